@@ -1,0 +1,281 @@
+"""Domain names: normalisation, validation, and a compiled matcher.
+
+Two grammars share one matcher:
+
+* MCP server egress domains follow Obot's rules: a hostname, optionally with a single leading
+  ``*.``; nothing else may carry a wildcard.
+* Platform WebGroups (the lists shipped in ``mcp_containment/data``) may also use Aviatrix's
+  infix wildcards, where ``*`` inside a label matches any run of characters within that label
+  (``ec2.*.amazonaws.com``, ``*.dkr.ecr.*.amazonaws.com``).
+
+Matching semantics (DESIGN §5): case-insensitive and trailing-dot-insensitive; ``a.b.c`` matches
+only itself; a leading ``*.`` matches one or more extra labels; ``*`` alone matches everything.
+A policy's patterns are compiled once into a reversed-label trie, so a lookup costs one walk
+down the name's labels, never a scan of the pattern list.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MATCH_ALL = "*"
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Platform labels may contain infix wildcards; each '*' stands for a run inside one label.
+_GLOB_LABEL = re.compile(r"^[a-z0-9*]([a-z0-9*_-]{0,61}[a-z0-9*])?$")
+_MAX_NAME = 253
+
+# Names that resolve inside a cluster, a host or a cloud's metadata plane. An egress rule
+# naming them is either a mistake or an attempt to reach something the gateway never sees.
+INTERNAL_NAMES: frozenset[str] = frozenset(
+    {"localhost", "metadata.google.internal", "metadata", "kubernetes.default"}
+)
+INTERNAL_SUFFIXES: tuple[str, ...] = (
+    "localhost",
+    "local",
+    "cluster.local",
+    "svc",
+    "internal",
+    "in-addr.arpa",
+    "ip6.arpa",
+)
+
+
+class DomainError(ValueError):
+    """A domain that cannot be used; the message says why, in the user's words."""
+
+
+def normalize(name: str) -> str:
+    """Case-fold, strip surrounding whitespace and one trailing root dot."""
+    name = name.strip().lower()
+    if name.endswith(".") and name != ".":
+        name = name[:-1]
+    return name
+
+
+def is_internal(name: str) -> bool:
+    """True for names that only resolve inside a host, a cluster or a cloud metadata plane."""
+    bare = name[2:] if name.startswith("*.") else name
+    if bare in INTERNAL_NAMES:
+        return True
+    return any(bare == s or bare.endswith("." + s) for s in INTERNAL_SUFFIXES)
+
+
+def _reject_non_hostname(raw: str, name: str) -> None:
+    if not name:
+        raise DomainError("is empty")
+    if "://" in name:
+        raise DomainError(f"{raw!r} carries a protocol; give the hostname only")
+    if "/" in name:
+        raise DomainError(f"{raw!r} carries a path; give the hostname only")
+    if ":" in name or "[" in name:
+        raise DomainError(f"{raw!r} carries a port or an IPv6 address; give the hostname only")
+    if any(c.isspace() for c in name):
+        raise DomainError(f"{raw!r} contains whitespace")
+    if "@" in name or "?" in name or "#" in name:
+        raise DomainError(f"{raw!r} is not a hostname")
+    try:
+        ipaddress.ip_network(name, strict=False)
+    except ValueError:
+        pass
+    else:
+        raise DomainError(f"{raw!r} is an IP address; egress domains are hostnames")
+    if len(name) > _MAX_NAME:
+        raise DomainError(f"{raw!r} is longer than {_MAX_NAME} characters")
+
+
+def _check_labels(raw: str, labels: list[str], label_re: re.Pattern[str]) -> None:
+    if len(labels) < 2:
+        raise DomainError(f"{raw!r} needs at least two labels (e.g. example.com)")
+    for label in labels:
+        if not label:
+            raise DomainError(f"{raw!r} has an empty label")
+        if len(label) > 63:
+            raise DomainError(f"{raw!r} has a label longer than 63 characters")
+        if not label_re.match(label):
+            raise DomainError(f"{raw!r} has an invalid label {label!r}")
+    if labels[-1].isdigit():
+        raise DomainError(f"{raw!r} has an all-numeric top-level label")
+
+
+def check_egress_domain(raw: str) -> str:
+    """Validate an MCP server's egress domain by Obot's rules; return it normalised."""
+    name = normalize(raw)
+    _reject_non_hostname(raw, name)
+    if name == MATCH_ALL:
+        raise DomainError(
+            "'*' (allow all) cannot be declared; omit egressDomains and set "
+            "kubernetes.obot.defaultDenyAllEgress: false to get Obot's allow-all default"
+        )
+    if is_internal(name):
+        raise DomainError(f"{raw!r} is an internal name; it never leaves the cluster or host")
+    labels = name.split(".")
+    wildcard = labels[0] == "*"
+    if wildcard:
+        labels = labels[1:]
+    if any("*" in label for label in labels):
+        raise DomainError(f"{raw!r}: only a single leading '*.' wildcard is allowed")
+    _check_labels(raw, (["*"] if wildcard else []) + labels, _LABEL_OR_STAR)
+    return name
+
+
+# A leading '*' label is checked by the wildcard rule above; here it only needs to be allowed.
+_LABEL_OR_STAR = re.compile(r"^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$")
+
+
+def check_platform_pattern(raw: str) -> str:
+    """Validate a platform WebGroup entry (infix wildcards allowed); return it normalised."""
+    name = normalize(raw)
+    _reject_non_hostname(raw, name)
+    if name == MATCH_ALL:
+        return name
+    if "**" in name:
+        raise DomainError(f"{raw!r}: '**' is not a valid wildcard")
+    _check_labels(raw, name.split("."), _GLOB_LABEL)
+    return name
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+
+def _label_regex(label: str) -> re.Pattern[str]:
+    return re.compile("^" + "[^.]*".join(re.escape(p) for p in label.split("*")) + "$")
+
+
+@dataclass(slots=True)
+class _Node:
+    children: dict[str, _Node]
+    globs: list[tuple[re.Pattern[str], _Node]]
+    glob_keys: dict[str, _Node]
+    exact: int = 0  # patterns that end here
+    wild: int = 0  # leading '*.' patterns that end here: need one or more further labels
+
+    @classmethod
+    def new(cls) -> _Node:
+        return cls({}, [], {})
+
+
+class DomainIndex:
+    """Patterns compiled into a reversed-label trie; each pattern carries a bitmask.
+
+    ``match(name)`` returns the OR of the masks of every pattern that matches ``name``, so one
+    lookup answers "which WebGroups contain this hostname" for a whole policy.
+    """
+
+    __slots__ = ("_all", "_root")
+
+    def __init__(self, entries: Iterable[tuple[str, int]] = ()) -> None:
+        self._root = _Node.new()
+        self._all = 0
+        for pattern, mask in entries:
+            self.add(pattern, mask)
+
+    def add(self, pattern: str, mask: int) -> None:
+        pattern = normalize(pattern)
+        if pattern == MATCH_ALL:
+            self._all |= mask
+            return
+        labels = pattern.split(".")
+        wild = len(labels) > 1 and labels[0] == "*"
+        if wild:
+            labels = labels[1:]
+        node = self._root
+        for label in reversed(labels):
+            if "*" in label:
+                nxt = node.glob_keys.get(label)
+                if nxt is None:
+                    nxt = _Node.new()
+                    node.glob_keys[label] = nxt
+                    node.globs.append((_label_regex(label), nxt))
+            else:
+                nxt = node.children.get(label)
+                if nxt is None:
+                    nxt = _Node.new()
+                    node.children[label] = nxt
+            node = nxt
+        if wild:
+            node.wild |= mask
+        else:
+            node.exact |= mask
+
+    def match(self, name: str) -> int:
+        labels = normalize(name).split(".")
+        n = len(labels)
+        mask = self._all
+        stack = [(self._root, n)]
+        while stack:
+            node, remaining = stack.pop()
+            if remaining == 0:
+                mask |= node.exact
+                continue
+            mask |= node.wild
+            label = labels[remaining - 1]
+            child = node.children.get(label)
+            if child is not None:
+                stack.append((child, remaining - 1))
+            for regex, glob_child in node.globs:
+                if regex.match(label):
+                    stack.append((glob_child, remaining - 1))
+        return mask
+
+
+def matches(pattern: str, name: str) -> bool:
+    """One pattern against one name (convenience; compile a DomainIndex for many)."""
+    return DomainIndex([(pattern, 1)]).match(name) == 1
+
+
+def _label_covers(a: str, b: str) -> bool:
+    if a in (b, "*"):
+        return True
+    if "*" in b:
+        return False  # a partial glob never provably covers another glob
+    return "*" in a and _label_regex(a).match(b) is not None
+
+
+def covers(a: str, b: str) -> bool:
+    """True when every name matched by pattern ``b`` is matched by pattern ``a``.
+
+    Exact for plain names and leading wildcards; conservative for infix globs (it may miss a
+    cover, it never reports a false one), which is the safe side for shadowing analysis.
+    """
+    a, b = normalize(a), normalize(b)
+    if a == MATCH_ALL:
+        return True
+    if b == MATCH_ALL:
+        return False
+    la, lb = a.split("."), b.split(".")
+    a_wild, b_wild = la[0] == "*" and len(la) > 1, lb[0] == "*" and len(lb) > 1
+    if a_wild:
+        la = la[1:]
+    if b_wild:
+        lb = lb[1:]
+    if b_wild and not a_wild:
+        return False
+    if a_wild:
+        # b must be longer than a's fixed part (a needs at least one extra label).
+        if len(lb) < len(la) or (len(lb) == len(la) and not b_wild):
+            return False
+    elif len(la) != len(lb):
+        return False
+    return all(_label_covers(x, y) for x, y in zip(reversed(la), reversed(lb), strict=False))
+
+
+def is_overbroad(pattern: str) -> bool:
+    """``*``, or a wildcard whose fixed part is a bare public suffix (``*.com``, ``*.co.uk``)."""
+    pattern = normalize(pattern)
+    if pattern == MATCH_ALL:
+        return True
+    labels = pattern.split(".")
+    if labels[0] != "*":
+        return False
+    fixed = labels[1:]
+    if len(fixed) == 1:
+        return True
+    # Two-label public suffixes such as co.uk / com.au: second-level generic label under a ccTLD.
+    return len(fixed) == 2 and len(fixed[1]) == 2 and fixed[0] in _GENERIC_SLD
+
+
+_GENERIC_SLD = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"})

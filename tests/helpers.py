@@ -1,0 +1,49 @@
+"""Shared test helpers: example stacks as raw config, and mutation of raw config by key path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mcp_containment.config import raw_from_stack_config
+from mcp_containment.validation import Issue, issues_of
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = ROOT / "stacks"
+EXAMPLE_STACKS = sorted(
+    p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml")
+)
+
+
+def raw_stack(name: str) -> dict[str, Any]:
+    doc = yaml.safe_load((STACKS_DIR / f"Pulumi.{name}.yaml").read_text())
+    return raw_from_stack_config(doc["config"])
+
+
+def with_changes(raw: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """Copy ``raw`` and set dotted paths (``network__cidr`` for network.cidr); None deletes."""
+    out = copy.deepcopy(raw)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return out
+
+
+def paths(raw: dict[str, Any]) -> dict[str, str]:
+    """Issue path -> message, for asserting which keys were named."""
+    return {i.path: i.message for i in issues_of(raw)}
+
+
+def only_issue(raw: dict[str, Any]) -> Issue:
+    found = issues_of(raw)
+    assert len(found) == 1, found
+    return found[0]
