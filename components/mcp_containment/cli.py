@@ -15,6 +15,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from .config import load_file, stack_file
+from .egress.simulate import FlowError
+from .egress.simulate import simulate as run_simulation
 from .spec import Spec
 from .validation import Issue, SpecError
 
@@ -99,6 +101,35 @@ def validate(
             )
         )
         typer.echo(f"valid: {spec.environment} on {spec.cloud.value}, {kind}")
+
+
+@app.command()
+def simulate(
+    src: Annotated[str, typer.Option("--src", help="IPv4, group:NAME or pod:NAMESPACE/SERVER.")],
+    dst: Annotated[str, typer.Option("--dst", help="FQDN, IPv4 or svctag:TAG.")],
+    port: Annotated[int, typer.Option("--port", help="Destination port.")] = 443,
+    protocol: Annotated[str, typer.Option("--protocol", help="tcp, udp or icmp.")] = "tcp",
+    stack: StackOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    stacks_dir: StacksDirOpt = Path("stacks"),
+) -> None:
+    """First-match verdict for one flow over the whole layered policy, with its audit record."""
+    spec = load_spec(stack, config, stacks_dir, as_json)
+    try:
+        verdict = run_simulation(spec, src, dst, port, protocol)
+    except FlowError as exc:
+        path, _, message = str(exc).partition(": ")
+        fail([Issue(path, message)], as_json)
+    if as_json:
+        emit_json(verdict.to_json())
+        return
+    rule = verdict.rule.name if verdict.rule else "DCF default action"
+    mode = "enforced" if verdict.enforced else f"monitor: would {verdict.would_action.value}"
+    typer.echo(f"{verdict.verdict.value}  {src} -> {dst}:{port}/{protocol.lower()}")
+    typer.echo(f"  rule:  {rule} ({verdict.layer.label}, {mode})")
+    audit = verdict.audit()
+    typer.echo(f"  audit: {json.dumps(audit, sort_keys=True)}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 MATCH_ALL = "*"
 
@@ -27,6 +28,7 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Platform labels may contain infix wildcards; each '*' stands for a run inside one label.
 _GLOB_LABEL = re.compile(r"^[a-z0-9*]([a-z0-9*_-]{0,61}[a-z0-9*])?$")
 _MAX_NAME = 253
+_WHITESPACE = re.compile(r"\s")
 
 # Names that resolve inside a cluster, a host or a cloud's metadata plane. An egress rule
 # naming them is either a mistake or an attempt to reach something the gateway never sees.
@@ -51,7 +53,8 @@ class DomainError(ValueError):
 def normalize(name: str) -> str:
     """Case-fold, strip surrounding whitespace and one trailing root dot."""
     name = name.strip().lower()
-    if name.endswith(".") and name != ".":
+    # Only a root dot that ends a label: 'a.com..' has an empty label and must stay invalid.
+    if len(name) > 1 and name[-1] == "." and (name[-2].isalnum() or name[-2] in "-_*"):
         name = name[:-1]
     return name
 
@@ -59,9 +62,15 @@ def normalize(name: str) -> str:
 def is_internal(name: str) -> bool:
     """True for names that only resolve inside a host, a cluster or a cloud metadata plane."""
     bare = name[2:] if name.startswith("*.") else name
-    if bare in INTERNAL_NAMES:
-        return True
-    return any(bare == s or bare.endswith("." + s) for s in INTERNAL_SUFFIXES)
+    return _internal_index().match(bare) != 0
+
+
+@cache
+def _internal_index() -> DomainIndex:
+    entries = [(n, 1) for n in INTERNAL_NAMES]
+    for suffix in INTERNAL_SUFFIXES:
+        entries += [(suffix, 1), ("*." + suffix, 1)]
+    return DomainIndex(entries)
 
 
 def _reject_non_hostname(raw: str, name: str) -> None:
@@ -73,16 +82,19 @@ def _reject_non_hostname(raw: str, name: str) -> None:
         raise DomainError(f"{raw!r} carries a path; give the hostname only")
     if ":" in name or "[" in name:
         raise DomainError(f"{raw!r} carries a port or an IPv6 address; give the hostname only")
-    if any(c.isspace() for c in name):
+    if _WHITESPACE.search(name):
         raise DomainError(f"{raw!r} contains whitespace")
     if "@" in name or "?" in name or "#" in name:
         raise DomainError(f"{raw!r} is not a hostname")
-    try:
-        ipaddress.ip_network(name, strict=False)
-    except ValueError:
-        pass
-    else:
-        raise DomainError(f"{raw!r} is an IP address; egress domains are hostnames")
+    # An IPv4 address ends in a digit (IPv6 was refused above for its ':'); parsing only those
+    # keeps validation of ordinary hostnames free of exception handling.
+    if name[-1].isdigit():
+        try:
+            ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            pass
+        else:
+            raise DomainError(f"{raw!r} is an IP address; egress domains are hostnames")
     if len(name) > _MAX_NAME:
         raise DomainError(f"{raw!r} is longer than {_MAX_NAME} characters")
 
@@ -202,24 +214,33 @@ class DomainIndex:
             node.exact |= mask
 
     def match(self, name: str) -> int:
-        labels = normalize(name).split(".")
-        n = len(labels)
+        return self.match_normalized(normalize(name))
+
+    def match_normalized(self, name: str) -> int:
+        """``match`` for a name already normalised (the simulator normalises once per host)."""
+        labels = name.split(".")
         mask = self._all
-        stack = [(self._root, n)]
-        while stack:
-            node, remaining = stack.pop()
+        node = self._root
+        remaining = len(labels)
+        pending: list[tuple[_Node, int]] = []
+        while True:
             if remaining == 0:
                 mask |= node.exact
-                continue
-            mask |= node.wild
-            label = labels[remaining - 1]
-            child = node.children.get(label)
-            if child is not None:
-                stack.append((child, remaining - 1))
-            for regex, glob_child in node.globs:
-                if regex.match(label):
-                    stack.append((glob_child, remaining - 1))
-        return mask
+            else:
+                mask |= node.wild
+                label = labels[remaining - 1]
+                # Glob labels are rare (platform lists only): branch to them off the main walk.
+                for regex, glob_child in node.globs:
+                    if regex.match(label):
+                        pending.append((glob_child, remaining - 1))
+                child = node.children.get(label)
+                if child is not None:
+                    node = child
+                    remaining -= 1
+                    continue
+            if not pending:
+                return mask
+            node, remaining = pending.pop()
 
 
 def matches(pattern: str, name: str) -> bool:

@@ -1,0 +1,409 @@
+"""Static analysis of a compiled policy over its combined, layered order.
+
+Every finding the CLI prints and every CrossGuard violation about rules comes from here: the
+policy pack rebuilds a :class:`CompiledPolicy` from the resources it sees and asks this module,
+so a rule about rules is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Network
+
+from . import catalog, fqdn
+from .groups import group_covers
+from .model import Action, CompiledPolicy, Decrypt, Layer, Protocol, Rule, SelectorKind, SmartGroup
+
+MIN_DECRYPT_CONTROLLER = (8, 2)
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Code(StrEnum):
+    DUPLICATE_NAME = "duplicate-name"
+    DUPLICATE_PRIORITY = "duplicate-priority"
+    SHADOWED = "shadowed"
+    THREAT_INTEL_MISSING = "threat-intel-missing"
+    PERMIT_BEFORE_THREAT_INTEL = "permit-before-threat-intel"
+    DEFAULT_DENY_MISSING = "default-deny-missing"
+    PLATFORM_AFTER_DEFAULT_DENY = "platform-permit-after-default-deny"
+    DEFAULT_DENY_BEFORE_KUBERNETES = "default-deny-before-kubernetes"
+    DEFAULT_ACTION_NOT_DENY = "default-action-not-deny"
+    EAST_WEST_MISSING = "east-west-deny-missing"
+    OVERBROAD_DOMAIN = "overbroad-domain"
+    PERMIT_ALL_INTERNET = "permit-all-internet"
+    STORAGE_EXPOSED_TO_MCP = "storage-exposed-to-mcp"
+    NOT_LOGGED = "not-logged"
+    ACA_DECRYPTED = "aca-decryption"
+    DECRYPT_OUTSIDE_TOOL_CALLS = "decrypt-outside-tool-calls"
+    DECRYPT_NEEDS_CONTROLLER_8_2 = "decrypt-needs-controller-8.2"
+    MONITOR_MODE = "monitor-mode"
+    SERVER_WITHOUT_DENY = "server-policy-without-final-deny"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: Code
+    severity: Severity
+    message: str
+    rule: str | None = None
+    related: str | None = None
+    """The other rule involved (the covering rule of a shadowed one, say)."""
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "rule": self.rule,
+            "related": self.related,
+            "message": self.message,
+        }
+
+
+def _is_threat(policy: CompiledPolicy, rule: Rule) -> bool:
+    groups = {g.name: g for g in policy.smart_groups}
+    return rule.action is Action.DENY and any(
+        s.kind is SelectorKind.THREAT for d in rule.dst if d in groups for s in groups[d].selectors
+    )
+
+
+class _Context:
+    """Lookups shared by the checks, built once per analysis."""
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self.policy = policy
+        self.groups: dict[str, SmartGroup] = {g.name: g for g in policy.smart_groups}
+        self.webs = {w.name: w for w in policy.web_groups}
+        self._covers: dict[tuple[str, str], bool] = {}
+        self.pod_ranges = (
+            {policy.mcp_namespace: tuple(IPv4Network(c) for c in policy.mcp_pod_ranges)}
+            if policy.mcp_namespace
+            else None
+        )
+        self.public = frozenset(
+            g.name
+            for g in policy.smart_groups
+            if any(
+                s.kind in (SelectorKind.ANYWHERE, SelectorKind.PUBLIC_INTERNET) for s in g.selectors
+            )
+        )
+        self._web_index: dict[tuple[str, ...], fqdn.DomainIndex] = {}
+
+    def group_covers(self, a: str, b: str) -> bool:
+        key = (a, b)
+        hit = self._covers.get(key)
+        if hit is None:
+            ga, gb = self.groups.get(a), self.groups.get(b)
+            hit = ga is not None and gb is not None and group_covers(ga, gb, self.pod_ranges)
+            self._covers[key] = hit
+        return hit
+
+    def groups_cover(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        return all(any(self.group_covers(x, y) for x in a) for y in b)
+
+    def domains(self, web_groups: tuple[str, ...]) -> list[str]:
+        return [d for w in web_groups if w in self.webs for d in self.webs[w].domains]
+
+    def domains_cover(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+        index = self._web_index.get(a)
+        if index is None:
+            index = self._web_index[a] = fqdn.DomainIndex((d, 1) for d in self.domains(a))
+        wild_a = [d for d in self.domains(a) if d.startswith("*") or "*" in d]
+        for d in self.domains(b):
+            if "*" not in d:
+                if not index.match(d):
+                    return False
+            elif not any(fqdn.covers(x, d) for x in wild_a):
+                return False
+        return True
+
+
+def _ports_cover(a: Rule, b: Rule) -> bool:
+    if not a.ports:
+        return True
+    if not b.ports:
+        return False
+    return all(any(pa.lo <= pb.lo and pb.hi <= pa.hi for pa in a.ports) for pb in b.ports)
+
+
+def _rule_covers(ctx: _Context, a: Rule, b: Rule) -> bool:
+    """Every flow ``b`` matches is matched by ``a`` (conservative)."""
+    if a.protocol is not Protocol.ANY and a.protocol is not b.protocol:
+        return False
+    if a.protocol is not Protocol.ICMP and not _ports_cover(a, b):
+        return False
+    if not ctx.groups_cover(a.src, b.src):
+        return False
+    # A WebGroup rule only ever matches public hostnames, so any rule whose destination is the
+    # Public Internet (or Anywhere) covers its destinations, whatever groups it names.
+    web_only_public = bool(b.web_groups) and any(d in ctx.public for d in a.dst)
+    if not web_only_public and not ctx.groups_cover(a.dst, b.dst):
+        return False
+    if a.web_groups:
+        return bool(b.web_groups) and ctx.domains_cover(a.web_groups, b.web_groups)
+    return True
+
+
+def _names_and_priorities(policy: CompiledPolicy) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    for r in policy.rules:
+        if r.name in seen:
+            yield Finding(
+                Code.DUPLICATE_NAME,
+                Severity.ERROR,
+                f"rule name {r.name!r} is used more than once",
+                r.name,
+            )
+        seen[r.name] = 1
+    # Priorities are unique within one ruleset: the base rulesets share a numbering, each
+    # FirewallPolicy numbers its own rules.
+    by_ruleset: dict[str | None, dict[int, str]] = {}
+    for r in policy.rules:
+        if r.layer is Layer.DEFAULT:
+            continue
+        space = by_ruleset.setdefault(r.policy, {})
+        if r.priority in space:
+            yield Finding(
+                Code.DUPLICATE_PRIORITY,
+                Severity.ERROR,
+                f"priority {r.priority} of {r.name!r} is also used by {space[r.priority]!r}",
+                r.name,
+                space[r.priority],
+            )
+        else:
+            space[r.priority] = r.name
+
+
+def _shadowed(ctx: _Context) -> Iterator[Finding]:
+    rules = ctx.policy.rules
+    for j, b in enumerate(rules):
+        for a in rules[:j]:
+            if _rule_covers(ctx, a, b):
+                same = a.action is b.action
+                yield Finding(
+                    Code.SHADOWED,
+                    Severity.WARNING if same else Severity.ERROR,
+                    f"{b.name!r} can never match: {a.name!r} comes first and matches every "
+                    f"flow it would" + ("" if same else f" ({a.action} instead of {b.action})"),
+                    b.name,
+                    a.name,
+                )
+                break
+
+
+def _invariants(ctx: _Context) -> Iterator[Finding]:
+    policy = ctx.policy
+    rules = policy.rules
+    position = {r.name: i for i, r in enumerate(rules)}
+    threat = [i for i, r in enumerate(rules) if _is_threat(policy, r)]
+    if not threat:
+        yield Finding(
+            Code.THREAT_INTEL_MISSING,
+            Severity.ERROR,
+            "no rule denies the threat-intelligence group",
+        )
+    else:
+        for r in rules[: threat[0]]:
+            if r.action is Action.PERMIT:
+                yield Finding(
+                    Code.PERMIT_BEFORE_THREAT_INTEL,
+                    Severity.ERROR,
+                    f"permit {r.name!r} is evaluated before the threat-intel deny "
+                    f"{rules[threat[0]].name!r}",
+                    r.name,
+                    rules[threat[0]].name,
+                )
+    deny = position.get(catalog.DEFAULT_DENY_INTERNET)
+    if deny is None:
+        yield Finding(
+            Code.DEFAULT_DENY_MISSING, Severity.ERROR, f"no {catalog.DEFAULT_DENY_INTERNET!r} rule"
+        )
+    else:
+        deny_rule = rules[deny]
+        for name in sorted(catalog.PLATFORM_PERMITS):
+            if name in position and position[name] > deny:
+                yield Finding(
+                    Code.PLATFORM_AFTER_DEFAULT_DENY,
+                    Severity.ERROR,
+                    f"platform permit {name!r} comes after {deny_rule.name!r} and never applies",
+                    name,
+                    deny_rule.name,
+                )
+        band = [r for r in rules if r.layer is Layer.KUBERNETES]
+        if deny_rule.layer is not Layer.AFTER_KUBERNETES or (
+            band and position[band[-1].name] > deny
+        ):
+            yield Finding(
+                Code.DEFAULT_DENY_BEFORE_KUBERNETES,
+                Severity.ERROR,
+                f"{deny_rule.name!r} must sit in the ruleset after the Kubernetes band; before "
+                "it, it shadows every MCP server permit",
+                deny_rule.name,
+            )
+    if policy.default_action.action is not Action.DENY:
+        yield Finding(
+            Code.DEFAULT_ACTION_NOT_DENY,
+            Severity.ERROR,
+            f"DCF default action is {policy.default_action.action}, not DENY",
+        )
+    if policy.transit_attached and catalog.DENY_EAST_WEST not in position:
+        yield Finding(
+            Code.EAST_WEST_MISSING,
+            Severity.ERROR,
+            "the spoke is attached to a transit but no deny-east-west rule protects adjacent "
+            "spokes (set egress.eastWest)",
+        )
+
+
+def _reaches_all_internet(ctx: _Context, r: Rule) -> bool:
+    wide = any(
+        s.kind in (SelectorKind.ANYWHERE, SelectorKind.PUBLIC_INTERNET)
+        for d in r.dst
+        if d in ctx.groups
+        for s in ctx.groups[d].selectors
+    )
+    if not wide:
+        return False
+    return not r.web_groups or fqdn.MATCH_ALL in ctx.domains(r.web_groups)
+
+
+def _reaches_mcp(ctx: _Context, r: Rule) -> bool:
+    ranges = [IPv4Network(c) for c in ctx.policy.mcp_pod_ranges]
+    for name in r.src:
+        for s in ctx.groups[name].selectors if name in ctx.groups else ():
+            if s.kind is SelectorKind.ANYWHERE:
+                return True
+            if (
+                s.cidr
+                and s.kind in (SelectorKind.CIDR, SelectorKind.SUBNET)
+                and any(IPv4Network(s.cidr).overlaps(n) for n in ranges)
+            ):
+                return True
+            if (
+                s.kind is SelectorKind.K8S
+                and ctx.policy.mcp_namespace is not None
+                and (s.k8s_namespace in (None, ctx.policy.mcp_namespace))
+            ):
+                return True
+    return False
+
+
+def _breadth(ctx: _Context) -> Iterator[Finding]:
+    storage = catalog.platform().storage_like
+    for w in ctx.policy.web_groups:
+        for d in w.domains:
+            if fqdn.is_overbroad(d):
+                yield Finding(
+                    Code.OVERBROAD_DOMAIN,
+                    Severity.WARNING,
+                    f"WebGroup {w.name!r} contains {d!r}, which matches far too much",
+                )
+    for r in ctx.policy.rules:
+        if r.action is not Action.PERMIT:
+            continue
+        if _reaches_all_internet(ctx, r):
+            yield Finding(
+                Code.PERMIT_ALL_INTERNET,
+                Severity.ERROR,
+                f"{r.name!r} permits all of the internet; containment is void for its sources",
+                r.name,
+            )
+        if ctx.policy.mcp_pod_ranges and _reaches_mcp(ctx, r):
+            hits = sorted(
+                {
+                    d
+                    for d in ctx.domains(r.web_groups)
+                    if d != fqdn.MATCH_ALL
+                    for s in storage
+                    if fqdn.covers(s, d) or fqdn.covers(d, s)
+                }
+            )
+            if hits:
+                declared = r.origin.startswith("server:")
+                yield Finding(
+                    Code.STORAGE_EXPOSED_TO_MCP,
+                    Severity.WARNING if declared else Severity.ERROR,
+                    f"{r.name!r} lets MCP server pods reach storage or user content "
+                    f"({', '.join(hits)}): an exfiltration path"
+                    + (
+                        " declared by the server"
+                        if declared
+                        else "; scope platform permits to nodes"
+                    ),
+                    r.name,
+                )
+
+
+def _audit_and_tls(ctx: _Context) -> Iterator[Finding]:
+    policy = ctx.policy
+    for r in policy.rules:
+        if not r.logging:
+            yield Finding(Code.NOT_LOGGED, Severity.ERROR, f"{r.name!r} does not log", r.name)
+        if r.name in catalog.ACA_RULES and r.decrypt_policy is not Decrypt.NOT_ALLOWED:
+            yield Finding(
+                Code.ACA_DECRYPTED,
+                Severity.ERROR,
+                f"{r.name!r} must be DECRYPT_NOT_ALLOWED: Microsoft pins these certificates and "
+                "decryption breaks the agent runtime",
+                r.name,
+            )
+        if r.decrypt_policy is Decrypt.ALLOWED and r.name != catalog.ALLOW_TOOL_CALLS:
+            yield Finding(
+                Code.DECRYPT_OUTSIDE_TOOL_CALLS,
+                Severity.ERROR,
+                f"{r.name!r} allows decryption; only {catalog.ALLOW_TOOL_CALLS!r} may",
+                r.name,
+            )
+    if not policy.default_action.logging:
+        yield Finding(Code.NOT_LOGGED, Severity.ERROR, "the DCF default action does not log")
+    version = policy.controller_version
+    if version is not None and version[:2] < MIN_DECRYPT_CONTROLLER:
+        with_decrypt = [r.name for r in policy.rules if r.decrypt_policy is not None]
+        if with_decrypt:
+            shown = ".".join(map(str, version))
+            yield Finding(
+                Code.DECRYPT_NEEDS_CONTROLLER_8_2,
+                Severity.ERROR,
+                f"controller {shown} cannot enforce per-rule decryption (needs 8.2+), "
+                f"used by {', '.join(with_decrypt)}",
+                with_decrypt[0],
+            )
+
+
+def _modes(ctx: _Context) -> Iterator[Finding]:
+    for r in ctx.policy.rules:
+        if r.watch:
+            yield Finding(
+                Code.MONITOR_MODE,
+                Severity.WARNING,
+                f"{r.name!r} is in monitor mode: it logs {r.action} but permits",
+                r.name,
+            )
+    by_policy: dict[str, list[Rule]] = {}
+    for r in ctx.policy.rules:
+        if r.policy is not None:
+            by_policy.setdefault(r.policy, []).append(r)
+    for name, rules in by_policy.items():
+        last = rules[-1]
+        if last.action is not Action.DENY:
+            yield Finding(
+                Code.SERVER_WITHOUT_DENY,
+                Severity.ERROR,
+                f"FirewallPolicy {name} does not end with its deny rule",
+                last.name,
+            )
+
+
+def analyze(policy: CompiledPolicy) -> list[Finding]:
+    """Every finding for ``policy``, in a stable order."""
+    ctx = _Context(policy)
+    out: list[Finding] = []
+    for check in (_names_and_priorities, _invariants, _breadth, _audit_and_tls, _modes):
+        out.extend(check(policy) if check is _names_and_priorities else check(ctx))  # type: ignore[arg-type]
+    out.extend(_shadowed(ctx))
+    return out

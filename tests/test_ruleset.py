@@ -1,0 +1,216 @@
+"""The compiled ruleset: names, priorities, actions, decryption and layering of both deployments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mcp_containment.egress import catalog, crd
+from mcp_containment.egress.firewallpolicy import effective_domains, generate, truncate_name
+from mcp_containment.egress.model import Action, Decrypt, Layer, PortRange, Protocol
+from mcp_containment.egress.ruleset import compile_policy
+from mcp_containment.spec import McpServer
+from mcp_containment.validation import validate
+
+from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
+
+
+def _spec(name: str, **changes: Any) -> Any:
+    return validate(with_changes(raw_stack(name), **changes))
+
+
+def test_foundry_ruleset_is_the_six_rules_of_the_design() -> None:
+    policy = compile_policy(_spec("foundry-prod"))
+    table = [
+        (r.priority, r.name, r.action, r.protocol, r.decrypt_policy, r.layer) for r in policy.rules
+    ]
+    before, after = Layer.BEFORE_KUBERNETES, Layer.AFTER_KUBERNETES
+    assert table == [
+        (1, "deny-threat-intel", Action.DENY, Protocol.ANY, None, before),
+        (2, "allow-aca-fqdn", Action.PERMIT, Protocol.TCP, Decrypt.NOT_ALLOWED, before),
+        (3, "allow-aca-svctag", Action.PERMIT, Protocol.TCP, Decrypt.NOT_ALLOWED, before),
+        (4, "allow-tool-calls", Action.PERMIT, Protocol.TCP, Decrypt.ALLOWED, before),
+        (5, "default-deny-internet", Action.DENY, Protocol.ANY, None, after),
+        (6, "deny-east-west", Action.DENY, Protocol.ANY, None, after),
+    ]
+    assert all(r.src == ("foundry-agents",) for r in policy.rules)
+    assert all(r.logging for r in policy.rules)
+    assert policy.default_action.action is Action.DENY and policy.default_action.logging
+    assert policy.rule("allow-aca-fqdn").ports == (PortRange(443, 443),)
+    assert policy.rule("allow-aca-fqdn").tls_required
+
+
+def test_foundry_groups_follow_the_blueprint() -> None:
+    spec = _spec("foundry-prod")
+    policy = compile_policy(spec)
+    agents = policy.group("foundry-agents").selectors[0]
+    assert (agents.kind.value, agents.account_name, agents.name, agents.cidr) == (
+        "subnet",
+        "azure-prod",
+        "agents",
+        "10.40.1.0/24",
+    )
+    tags = {
+        dict(policy.group(g).selectors[0].ext_args)["service_name"]
+        for g in policy.rule("allow-aca-svctag").dst
+    }
+    assert tags == {
+        "MicrosoftContainerRegistry",
+        "AzureFrontDoorFirstParty",
+        "AzureContainerRegistry",
+        "AzureActiveDirectory",
+    }
+    assert all(
+        policy.group(g).selectors[0].external == "azureips"
+        for g in policy.rule("allow-aca-svctag").dst
+    )
+    aca = policy.web_group("aca-requirements-fqdns").domains
+    assert set(aca) == set(catalog.platform().aca_fqdns)
+    assert "*.data.mcr.microsoft.com" in aca and "login.microsoft.com" in aca
+    assert policy.web_group("foundry-tool-calls").domains == tuple(
+        sorted(spec.egress.tool_calls.domains)
+    )
+    assert [s.cidr for s in policy.group("other-spoke-resources").selectors] == [
+        "10.50.0.0/16",
+        "10.60.0.0/16",
+    ]
+
+
+def test_rule_six_only_with_east_west() -> None:
+    policy = compile_policy(_spec("foundry-dev"))
+    assert [r.name for r in policy.rules][-1] == "default-deny-internet"
+    assert "deny-east-west" not in {r.name for r in policy.rules}
+
+
+def test_tool_call_decrypt_follows_config() -> None:
+    policy = compile_policy(_spec("foundry-prod", egress__toolCalls={"domains": ["api.x.com"]}))
+    assert policy.rule("allow-tool-calls").decrypt_policy is Decrypt.NOT_ALLOWED
+
+
+def test_modes_from_mode_and_rule_modes() -> None:
+    spec = _spec("foundry-dev", egress__ruleModes={"default-deny-internet": "enforce"})
+    watch = {r.name: r.watch for r in compile_policy(spec).rules}
+    assert watch == {
+        "deny-threat-intel": True,
+        "allow-aca-fqdn": True,
+        "allow-aca-svctag": True,
+        "allow-tool-calls": True,
+        "default-deny-internet": False,
+    }
+
+
+def test_kubernetes_layering() -> None:
+    policy = compile_policy(_spec("obot-aks"))
+    layers = [r.layer for r in policy.rules]
+    assert layers == sorted(layers), "rules must already be in layer order"
+    names = [r.name for r in policy.rules]
+    assert names[:4] == [
+        "deny-threat-intel",
+        "allow-cluster-infra",
+        "allow-obot-system",
+        "allow-k8s-api-server",
+    ]
+    assert names[-2:] == ["default-deny-internet", "deny-east-west"]
+    band = policy.layer(Layer.KUBERNETES)
+    # Policies by name, list order within each: allow then deny; scratch is deny-only.
+    assert [r.name for r in band] == [
+        "obot-mcp/atlassian-egress:allow-approved-egress",
+        "obot-mcp/atlassian-egress:deny-all-external",
+        "obot-mcp/brave-search-egress:allow-approved-egress",
+        "obot-mcp/brave-search-egress:deny-all-external",
+        "obot-mcp/github-egress:allow-approved-egress",
+        "obot-mcp/github-egress:deny-all-external",
+        "obot-mcp/scratch-egress:deny-all-external",
+    ]
+    assert policy.rule("allow-cluster-infra").src == ("cluster-nodes",)
+    api = policy.rule("allow-k8s-api-server")
+    assert (api.web_groups, api.decrypt_policy) == ((), None)
+    assert policy.group("k8s-api-server").selectors[0].cidr == "20.103.10.24/32"
+
+
+def test_cluster_infra_is_regional_data() -> None:
+    domains = compile_policy(_spec("obot-eks")).web_group("cluster-infra-fqdns").domains
+    assert "api.ecr.us-east-1.amazonaws.com" in domains
+    assert "*.dkr.ecr.us-east-1.amazonaws.com" in domains
+    assert not any("{region}" in d for d in domains)
+
+
+@pytest.mark.parametrize("name", EXAMPLE_STACKS)
+def test_compilation_is_deterministic(name: str) -> None:
+    assert compile_policy(_spec(name)) == compile_policy(_spec(name))
+
+
+# --- FirewallPolicy generation --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["obot-aks", "obot-eks"])
+def test_every_generated_firewall_policy_validates_against_the_crd(name: str) -> None:
+    policies = compile_policy(_spec(name)).firewall_policies
+    assert policies
+    for obj in policies:
+        assert crd.errors(obj) == [], obj["metadata"]["name"]
+
+
+def test_firewall_policy_shape() -> None:
+    spec = _spec("obot-aks")
+    obj = generate(spec, spec.mcp_servers[0])
+    assert obj["metadata"]["namespace"] == "obot-mcp"
+    smart = {g["name"]: g["selectors"] for g in obj["spec"]["smartGroups"]}
+    assert smart["any-destination"] == [{"cidr": "0.0.0.0/0"}]
+    pods = next(v for k, v in smart.items() if k != "any-destination")
+    assert pods[0]["type"] == "k8s" and pods[0]["tags"] == {"app": "github"}
+    assert pods[0]["k8sNamespace"] == "obot-mcp"
+    assert obj["spec"]["webGroups"][0]["domains"] == ["*.githubusercontent.com", "api.github.com"]
+    allow, deny = obj["spec"]["rules"]
+    assert (allow["name"], allow["action"], allow["protocol"], allow["port"]) == (
+        "allow-approved-egress",
+        "permit",
+        "tcp",
+        443,
+    )
+    assert allow["selector"] == {"matchLabels": {"app": "github"}}
+    assert (deny["name"], deny["action"], deny["protocol"]) == ("deny-all-external", "deny", "any")
+    assert allow["logging"] and deny["logging"]
+
+
+def test_deny_all_and_default_allow_all() -> None:
+    spec = _spec("obot-aks")
+    scratch = next(s for s in spec.mcp_servers if s.name == "scratch")
+    assert [r["name"] for r in generate(spec, scratch)["spec"]["rules"]] == ["deny-all-external"]
+    undeclared = McpServer(name="undeclared")
+    assert effective_domains(spec, undeclared) is None
+    permissive = _spec("obot-aks", kubernetes__obot={"defaultDenyAllEgress": False})
+    assert effective_domains(permissive, undeclared) == ("*",)
+    obj = generate(permissive, undeclared)
+    assert obj["spec"]["webGroups"][0]["domains"] == ["*"]
+    assert crd.errors(obj) == []
+
+
+def test_cidr_pod_identity_uses_pod_cidrs() -> None:
+    spec = _spec("obot-eks")
+    obj = generate(spec, spec.mcp_servers[0])
+    pods = obj["spec"]["smartGroups"][0]["selectors"]
+    assert pods == [{"cidr": "10.80.64.10/32"}, {"cidr": "10.80.64.11/32"}]
+
+
+def test_long_names_stay_within_63_and_do_not_collide() -> None:
+    a, b = "x" * 60 + "-alpha", "x" * 60 + "-beta"
+    assert len(truncate_name(a)) == 63 and len(truncate_name(b)) == 63
+    assert truncate_name(a) != truncate_name(b)
+    spec = _spec("obot-aks")
+    obj = generate(spec, McpServer(name="s" * 63, egressDomains=("a.example.com",)))
+    assert crd.errors(obj) == []
+    assert all(len(g["name"]) <= 63 for g in obj["spec"]["smartGroups"] + obj["spec"]["webGroups"])
+
+
+def test_crd_validator_rejects_what_the_api_server_would() -> None:
+    spec = _spec("obot-aks")
+    obj = generate(spec, spec.mcp_servers[0])
+    obj["spec"]["rules"][0]["action"] = "allow"
+    obj["spec"]["rules"][1]["destinationSmartGroups"] = [{"name": "any-destination", "uuid": "u"}]
+    del obj["spec"]["rules"][0]["name"]
+    found = crd.errors(obj)
+    assert any("'allow' is not one of" in e for e in found)
+    assert any("Either name or uuid" in e for e in found)
+    assert any("'name' is a required property" in e for e in found)
