@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import ipaddress
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
+
+from .spec import Spec
 
 SECRET = "[secret]"
 """What a secret input or output looks like in a capture: its value is never kept."""
@@ -48,6 +51,12 @@ class CapturedResource:
     provider: str | None = None
     secret_inputs: tuple[str, ...] = ()
     """Top-level input keys whose value was a secret."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the mocked provider returned (inputs plus ids, addresses, uuids): what a stack
+    policy sees, as CrossGuard stack policies see outputs."""
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Input key -> URNs of the resources its value came from (what CrossGuard also exposes),
+    so references between resources resolve without relying on ids."""
 
 
 @dataclass(slots=True)
@@ -106,16 +115,25 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.typ.startswith("azure-native:"):
             rid = f"/mock/{args.typ.split(':')[-1]}/{args.name}"
             state.setdefault("resourceGuid", hashlib.md5(args.name.encode()).hexdigest())
-        # Addresses a real provider would return, stable per resource name.
-        state.setdefault("privateIp", _mock_ip(args.name))
-        state.setdefault("haPrivateIp", _mock_ip(args.name + "-ha"))
-        state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        if args.typ == "aviatrix:index/spokeGateway:SpokeGateway":
+            # Addresses the controller would assign, stable per gateway name.
+            state.setdefault("privateIp", _mock_ip(args.name))
+            state.setdefault("haPrivateIp", _mock_ip(args.name + "-ha"))
+        if args.typ.startswith("aviatrix:"):
+            # Rules reference groups by the uuid the controller assigns.
+            state.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.typ}/{args.name}")))
         return rid, state
 
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        if args.token == "aws:ec2/getNetworkInterface:getNetworkInterface":
+            # The spoke gateway's interface, looked up by its private IP for the default route.
+            seed = repr(sorted(map(repr, args.args.get("filters") or [])))
+            return {"id": "eni-" + hashlib.sha256(seed.encode()).hexdigest()[:17]}, []
+        return {}, []
 
 
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
@@ -130,6 +148,8 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         secrets: list[str] = []
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         plain = {k: _plain(v, secrets, k) for k, v in inputs.items()}
+        state = rpc.deserialize_properties(response.object, keep_unknowns=True)
+        outputs = {k: _plain(v) for k, v in state.items()}
         self.capture.resources.append(
             CapturedResource(
                 type=request.type,
@@ -146,6 +166,12 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 ignore_changes=tuple(request.ignoreChanges),
                 provider=request.provider or None,
                 secret_inputs=tuple(secrets),
+                outputs=outputs,
+                property_dependencies={
+                    key: tuple(deps.urns)
+                    for key, deps in sorted(request.propertyDependencies.items())
+                    if deps.urns
+                },
             )
         )
         return response
@@ -226,9 +252,120 @@ def run(
             secret = loop.run_until_complete(out.is_secret())
             capture.outputs[key] = SECRET if secret else _plain(resolved)
     finally:
+        # Outputs nobody awaited (mock-only values) would warn when the loop is collected.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         runtime_config._SECRET_KEYS.reset(secret_token)
         runtime_config.CONFIG.reset(token)
         settings.reset_options()
         asyncio.set_event_loop(None)
         loop.close()
     return capture
+
+
+def plan(spec: Spec) -> Capture:
+    """The stack's program (:func:`mcp_containment.stack.program`) under the mock runtime."""
+    from .stack import program  # noqa: PLC0415 - loads the provider SDKs
+
+    return run(lambda: _declare(program, spec), stack=spec.environment)
+
+
+def _declare(program: Callable[[Spec], object], spec: Spec) -> None:
+    program(spec)
+
+
+# --- the policy pack, in process ------------------------------------------------------------
+
+
+def check(capture: Capture, layers: Sequence[Mapping[str, Any]] = ()) -> list[Any]:
+    """Run every policy of the pack on captured resources, config merged as the CLI does.
+
+    The very ``pulumi_policy`` objects the pack registers are called, with the argument
+    objects CrossGuard would build; only the transport differs.
+    """
+    from pulumi_policy import (  # noqa: PLC0415
+        PolicyCustomTimeouts,
+        PolicyResource,
+        PolicyResourceOptions,
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+    )
+
+    from . import policies  # noqa: PLC0415 - policies import offline-free modules only
+
+    effective = policies.merge_config(layers)
+
+    def options(r: CapturedResource) -> Any:
+        return PolicyResourceOptions(
+            protect=r.protect,
+            ignore_changes=list(r.ignore_changes),
+            delete_before_replace=r.delete_before_replace,
+            aliases=[],
+            custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+            additional_secret_outputs=[],
+            parent=r.parent,
+        )
+
+    stack_resources: dict[str, Any] = {}
+    for r in capture.resources:
+        # Stack policies see outputs; resource policies (below) see inputs.
+        stack_resources[r.urn] = PolicyResource(
+            resource_type=r.type,
+            props=r.outputs,
+            urn=r.urn,
+            name=r.name,
+            opts=options(r),
+            provider=None,
+            parent=None,
+            dependencies=[],
+            property_dependencies={},
+        )
+    for r in capture.resources:
+        res = stack_resources[r.urn]
+        res.parent = stack_resources.get(r.parent or "")
+        res.dependencies = [stack_resources[u] for u in r.depends_on if u in stack_resources]
+        res.property_dependencies = {
+            k: [stack_resources[u] for u in urns if u in stack_resources]
+            for k, urns in r.property_dependencies.items()
+        }
+
+    violations: list[policies.Violation] = []
+    for policy in policies.crossguard_policies():
+        conf = effective[policy.name]
+        if conf.level is policies.Level.DISABLED:
+            continue
+        validators = policy.validate if isinstance(policy.validate, list) else [policy.validate]
+
+        def report(
+            message: str,
+            urn: str | None = None,
+            *,
+            _p: str = policy.name,
+            _l: policies.Level = conf.level,
+            _default: str | None = None,
+        ) -> None:
+            violations.append(policies.Violation(_p, _l, urn or _default, message))
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in capture.resources:
+                args = ResourceValidationArgs(
+                    resource_type=r.type,
+                    props=r.inputs,
+                    urn=r.urn,
+                    name=r.name,
+                    opts=options(r),
+                    provider=None,
+                    config=conf.properties,
+                )
+                for validate in validators:
+                    validate(args, lambda m, u=None, _r=r.urn: report(m, u or _r))
+        else:
+            stack_args = StackValidationArgs(
+                resources=list(stack_resources.values()), config=conf.properties
+            )
+            for validate in validators:
+                validate(stack_args, report)
+    return violations

@@ -1,0 +1,20 @@
+"""The mcp-containment program: this stack's config -> ContainmentStack.
+
+Invalid config stops here, before any resource is declared, with every problem listed.
+"""
+
+import pulumi
+
+from mcp_containment.config import load_pulumi_config
+from mcp_containment.stack import program
+from mcp_containment.validation import SpecError
+
+try:
+    spec = load_pulumi_config()
+except SpecError as exc:
+    raise pulumi.RunError(
+        "invalid mcp-containment config:\n"
+        + "\n".join(f"  {i.path}: {i.message}" for i in exc.issues)
+    ) from None
+
+program(spec)

@@ -1,0 +1,331 @@
+"""Typed bindings for the Aviatrix resources the library declares.
+
+Each class is a ``pulumi.CustomResource`` with the token the ``terraform-provider`` bridge
+gives the Terraform resource (``aviatrix_smart_group`` -> ``aviatrix:index/smartGroup:SmartGroup``)
+and an ``Args`` dataclass whose fields are the Terraform arguments in snake_case. On the wire
+the bridge expects camelCase names, MaxItems-1 blocks (``selector``) as one object and other
+blocks as arrays (``matchExpressions``, ``portRanges``); :func:`wire` does that translation in
+one place. ``name`` is always passed: the bridge would otherwise auto-name the object and every
+preview would show a diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pulumi
+
+from .package import package_ref
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def wire(value: Any) -> Any:
+    """Args dataclasses -> the camelCase property bag the bridge reads; ``None`` is omitted."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            camel(f.name): wire(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
+    if isinstance(value, Mapping):
+        return {k: wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [wire(v) for v in value]
+    return value
+
+
+class _Binding(pulumi.CustomResource):
+    TOKEN: ClassVar[str]
+    OUTPUTS: ClassVar[tuple[str, ...]] = ()
+    """Computed attributes a caller may read, e.g. ``uuid`` or ``private_ip``."""
+
+    def __init__(self, resource_name: str, args: Any, opts: pulumi.ResourceOptions | None) -> None:
+        # Top-level keys stay Python names (they become attributes); the SDK translates them
+        # on the wire. Nested blocks are already camelCase: the SDK leaves dict keys alone.
+        props: dict[str, Any] = {
+            f.name: wire(getattr(args, f.name))
+            for f in dataclasses.fields(args)
+            if getattr(args, f.name) is not None
+        }
+        for key in self.OUTPUTS:
+            props.setdefault(key, None)
+        super().__init__(self.TOKEN, resource_name, props, opts, package_ref=package_ref())
+
+    def translate_input_property(self, prop: str) -> str:
+        return camel(prop)
+
+    def translate_output_property(self, prop: str) -> str:
+        return snake(prop)
+
+
+# --- gateway ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpokeGatewayArgs:
+    cloud_type: int
+    account_name: pulumi.Input[str]
+    gw_name: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    """AWS: the VPC id. Azure: ``<vnet name>:<resource group>:<vnet guid>``."""
+    vpc_reg: pulumi.Input[str]
+    gw_size: pulumi.Input[str]
+    subnet: pulumi.Input[str]
+    """The gateway subnet's CIDR."""
+    zone: pulumi.Input[str] | None = None
+    ha_subnet: pulumi.Input[str] | None = None
+    ha_gw_size: pulumi.Input[str] | None = None
+    ha_zone: pulumi.Input[str] | None = None
+    single_ip_snat: bool = True
+    enable_vpc_dns_server: bool | None = None
+    tags: Mapping[str, pulumi.Input[str]] | None = None
+
+
+class SpokeGateway(_Binding):
+    """``aviatrix_spoke_gateway``."""
+
+    TOKEN = "aviatrix:index/spokeGateway:SpokeGateway"
+    OUTPUTS = (
+        "private_ip",
+        "ha_private_ip",
+        "cloud_instance_id",
+        "ha_cloud_instance_id",
+        "public_ip",
+    )
+    private_ip: pulumi.Output[str]
+    ha_private_ip: pulumi.Output[str]
+    cloud_instance_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: SpokeGatewayArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpokeTransitAttachmentArgs:
+    spoke_gw_name: pulumi.Input[str]
+    transit_gw_name: pulumi.Input[str]
+
+
+class SpokeTransitAttachment(_Binding):
+    """``aviatrix_spoke_transit_attachment``."""
+
+    TOKEN = "aviatrix:index/spokeTransitAttachment:SpokeTransitAttachment"
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: SpokeTransitAttachmentArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+# --- Distributed Cloud Firewall ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistributedFirewallingConfigArgs:
+    enable_distributed_firewalling: bool = True
+
+
+class DistributedFirewallingConfig(_Binding):
+    """``aviatrix_distributed_firewalling_config``: a controller-wide singleton."""
+
+    TOKEN = "aviatrix:index/distributedFirewallingConfig:DistributedFirewallingConfig"
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: DistributedFirewallingConfigArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistributedFirewallingDefaultActionRuleArgs:
+    action: str
+    logging: bool = True
+
+
+class DistributedFirewallingDefaultActionRule(_Binding):
+    """``aviatrix_distributed_firewalling_default_action_rule``: a controller-wide singleton
+    that defaults to PERMIT any-to-any, so default deny must be declared."""
+
+    TOKEN = (
+        "aviatrix:index/distributedFirewallingDefaultActionRule:"
+        "DistributedFirewallingDefaultActionRule"
+    )
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: DistributedFirewallingDefaultActionRuleArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchExpression:
+    """One entry of a SmartGroup selector (the entries are OR-ed)."""
+
+    type: str | None = None
+    cidr: str | None = None
+    fqdn: str | None = None
+    account_name: str | None = None
+    name: str | None = None
+    region: str | None = None
+    tags: Mapping[str, str] | None = None
+    k8s_cluster_id: pulumi.Input[str] | None = None
+    k8s_namespace: str | None = None
+    external: str | None = None
+    ext_args: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmartGroupSelector:
+    match_expressions: Sequence[MatchExpression]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmartGroupArgs:
+    name: str
+    selector: SmartGroupSelector
+
+
+class SmartGroup(_Binding):
+    """``aviatrix_smart_group``; rules reference it by ``uuid``."""
+
+    TOKEN = "aviatrix:index/smartGroup:SmartGroup"
+    OUTPUTS = ("uuid",)
+    uuid: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: SmartGroupArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebMatchExpression:
+    snifilter: str | None = None
+    urlfilter: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebGroupSelector:
+    match_expressions: Sequence[WebMatchExpression]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebGroupArgs:
+    name: str
+    selector: WebGroupSelector
+
+
+class WebGroup(_Binding):
+    """``aviatrix_web_group``; rules reference it by ``uuid``."""
+
+    TOKEN = "aviatrix:index/webGroup:WebGroup"
+    OUTPUTS = ("uuid",)
+    uuid: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: WebGroupArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PortRangeArgs:
+    lo: int
+    hi: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DcfRuleArgs:
+    """One rule of a ruleset (the same block as a V1 policy list entry)."""
+
+    name: str
+    action: str
+    priority: int
+    protocol: str
+    src_smart_groups: Sequence[pulumi.Input[str]]
+    dst_smart_groups: Sequence[pulumi.Input[str]]
+    logging: bool = True
+    watch: bool = False
+    port_ranges: Sequence[PortRangeArgs] | None = None
+    web_groups: Sequence[pulumi.Input[str]] | None = None
+    flow_app_requirement: str | None = None
+    decrypt_policy: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DcfRulesetArgs:
+    name: str
+    attach_to: str
+    """The attachment point: the rulesets before and after the Kubernetes-managed rules."""
+    rules: Sequence[DcfRuleArgs]
+
+
+class DcfRuleset(_Binding):
+    """``aviatrix_dcf_ruleset``: one atomic object per attachment point, so a rule change is a
+    single update of the whole ordered list, never a window with rules half-applied."""
+
+    TOKEN = "aviatrix:index/dcfRuleset:DcfRuleset"
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: DcfRulesetArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
+# --- Kubernetes onboarding ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesClusterArgs:
+    cluster_id: pulumi.Input[str]
+    """EKS cluster ARN or AKS resource id."""
+    use_csp_credentials: bool = True
+
+
+class KubernetesCluster(_Binding):
+    """``aviatrix_kubernetes_cluster``: lets the controller resolve pod and label SmartGroups."""
+
+    TOKEN = "aviatrix:index/kubernetesCluster:KubernetesCluster"
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: KubernetesClusterArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
