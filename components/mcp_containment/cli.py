@@ -14,9 +14,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from . import policies
 from .config import load_file, stack_file
+from .egress.analysis import analyze
+from .egress.export import policy_json, ruleset_rows
+from .egress.ruleset import compile_policy
 from .egress.simulate import FlowError
 from .egress.simulate import simulate as run_simulation
+from .lock import build_lock, lock_document, read_outputs, write_lock
 from .spec import Spec
 from .validation import Issue, SpecError
 
@@ -130,6 +135,162 @@ def simulate(
     typer.echo(f"  rule:  {rule} ({verdict.layer.label}, {mode})")
     audit = verdict.audit()
     typer.echo(f"  audit: {json.dumps(audit, sort_keys=True)}")
+
+
+def _table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
+    from rich.console import Console  # noqa: PLC0415 - only people-facing output needs rich
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@app.command()
+def plan(
+    stack: StackOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    stacks_dir: StacksDirOpt = Path("stacks"),
+) -> None:
+    """Run the program offline (mocked engine): resources, ruleset, groups, FirewallPolicies."""
+    spec = load_spec(stack, config, stacks_dir, as_json)
+    from . import offline  # noqa: PLC0415 - loads the Pulumi SDKs; validate/simulate do not
+
+    capture = offline.plan(spec)
+    policy = compile_policy(spec)
+    findings = analyze(policy)
+    names = {r.urn: r.name for r in capture.resources}
+    if as_json:
+        emit_json(
+            {
+                "resources": [
+                    {
+                        "type": r.type,
+                        "name": r.name,
+                        "parent": names.get(r.parent or ""),
+                        "inputs": r.inputs,
+                    }
+                    for r in capture.resources
+                ],
+                **policy_json(policy),
+                "findings": [f.to_json() for f in findings],
+            }
+        )
+        return
+    counts: dict[str, int] = {}
+    for r in capture.resources:
+        counts[r.type] = counts.get(r.type, 0) + 1
+    _table(
+        f"{len(capture.resources)} resources",
+        ["type", "count"],
+        [(t, str(n)) for t, n in counts.items()],
+    )
+    _table(
+        "ruleset, in evaluation order",
+        ["#", "pri", "rule", "layer", "action", "match", "TLS", "mode"],
+        ruleset_rows(policy),
+    )
+    for f in findings:
+        typer.echo(f"{f.severity.value}: {f.message}")
+
+
+@app.command()
+def check(
+    stack: StackOpt = None,
+    config: ConfigOpt = None,
+    policy_config: Annotated[
+        Path | None,
+        typer.Option("--policy-config", help="Policy config file, as for --policy-pack-config."),
+    ] = None,
+    as_json: JsonOpt = False,
+    stacks_dir: StacksDirOpt = Path("stacks"),
+) -> None:
+    """plan + every policy of the pack in-process: exit 1 on mandatory violations."""
+    spec = load_spec(stack, config, stacks_dir, as_json)
+    layers: list[dict[str, Any]] = [policies.policy_config(spec)]
+    if policy_config is not None:
+        try:
+            extra = json.loads(policy_config.read_text())
+        except (OSError, ValueError) as exc:
+            fail([Issue("--policy-config", str(exc))], as_json)
+        if not isinstance(extra, dict):
+            fail([Issue("--policy-config", "must be a JSON object")], as_json)
+        unknown = policies.unknown_policies([extra])
+        if unknown:
+            fail([Issue("--policy-config", f"unknown policies: {', '.join(unknown)}")], as_json)
+        layers.append(extra)
+    from . import offline  # noqa: PLC0415
+
+    try:
+        violations = offline.check(offline.plan(spec), layers)
+    except ValueError as exc:
+        fail([Issue("--policy-config", str(exc))], as_json)
+    mandatory = [v for v in violations if v.level is policies.Level.MANDATORY]
+    if as_json:
+        emit_json({"violations": [v.to_json() for v in violations]})
+    else:
+        for v in violations:
+            typer.echo(
+                f"{v.level.value:9} {v.policy}: {v.message}"
+                + (f"\n          at {v.resource}" if v.resource else "")
+            )
+        typer.echo(f"{len(mandatory)} mandatory, {len(violations) - len(mandatory)} advisory")
+    if mandatory:
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+@app.command("policy-config")
+def policy_config_cmd(
+    stack: StackOpt = None,
+    config: ConfigOpt = None,
+    stacks_dir: StacksDirOpt = Path("stacks"),
+) -> None:
+    """Print the policy config for `pulumi preview --policy-pack-config` (lock, production,
+    controller version: the stack facts CrossGuard cannot see)."""
+    spec = load_spec(stack, config, stacks_dir, True)
+    emit_json(policies.policy_config(spec))
+
+
+@app.command()
+def lock(
+    stack: StackOpt = None,
+    config: ConfigOpt = None,
+    from_outputs: Annotated[
+        Path | None,
+        typer.Option("--from-outputs", help="`pulumi stack output --json` of the deployed stack."),
+    ] = None,
+    as_json: JsonOpt = False,
+    stacks_dir: StacksDirOpt = Path("stacks"),
+) -> None:
+    """Write the network lock into the stack file (comments are kept)."""
+    path = config_path(stack, config, stacks_dir)
+    spec = load_spec(stack, config, stacks_dir, as_json)
+    outputs: dict[str, Any] = {}
+    if from_outputs is not None:
+        try:
+            outputs = read_outputs(from_outputs)
+        except (OSError, ValueError) as exc:
+            fail([Issue("--from-outputs", str(exc))], as_json)
+    new_lock = build_lock(spec, outputs)
+    write_lock(path, new_lock)
+    load_spec(None, path, stacks_dir, as_json)  # the file must still validate
+    doc = lock_document(new_lock)
+    if as_json:
+        emit_json({"stackFile": str(path), "lock": doc})
+        return
+    typer.echo(f"locked {path}:")
+    for key, value in doc.items():
+        typer.echo(f"  {key}: {value}")
+    missing = [k for k in ("agentSubnetId", "gatewayPrivateIp") if k not in doc]
+    if missing:
+        typer.echo(
+            f"  not yet known: {', '.join(missing)}; after `pulumi up`, run "
+            "`pulumi stack output --json > outputs.json` and lock again with --from-outputs"
+        )
 
 
 def main() -> None:

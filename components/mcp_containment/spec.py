@@ -294,9 +294,10 @@ class McpServer(_Model):
 class Lock(_Model):
     """The committed network lock (DESIGN §5), written by ``containment lock``."""
 
-    agent_subnet_cidr: str
-    agent_subnet_id: str
-    routes: tuple[LockedRoute, ...]
+    agent_subnet_cidr: Cidr
+    agent_subnet_id: str | None = None
+    """Known once deployed: ``containment lock --from-outputs`` records it."""
+    routes: tuple[LockedRoute, ...] = ()
     gateway_private_ip: str | None = None
     capability_host_subnet: str | None = None
     teardown_acknowledged: str | None = None

@@ -1,0 +1,163 @@
+"""Policy config merging (as the Pulumi CLI does it) and the routing check on both route styles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mcp_containment import policies
+from mcp_containment.policies import Level, Resource, check_routing, merge_config
+
+
+def test_defaults_are_schema_defaults_and_policy_levels() -> None:
+    merged = merge_config([])
+    assert merged["subnet-immutability"].level is Level.MANDATORY
+    assert merged["subnet-immutability"].properties == {"lock": {}}
+    assert merged["dcf-rules-in-monitor-mode"].level is Level.ADVISORY
+
+
+def test_all_then_policy_within_a_layer_and_later_layers_win() -> None:
+    initial = {"all": "advisory", "dcf-audit-logging": "mandatory"}
+    file = {
+        "all": {"enforcementLevel": "disabled"},
+        "dcf-containment-breadth": {"enforcementLevel": "advisory", "production": True},
+    }
+    merged = merge_config([initial, file])
+    assert merged["dcf-audit-logging"].level is Level.DISABLED  # the file's `all` comes later
+    assert merged["dcf-containment-breadth"].level is Level.ADVISORY
+    assert merged["dcf-containment-breadth"].properties["production"] is True
+    only_initial = merge_config([initial])
+    assert only_initial["dcf-audit-logging"].level is Level.MANDATORY
+    assert only_initial["workload-default-route-via-gateway"].level is Level.ADVISORY
+
+
+def test_all_properties_only_reach_policies_that_declare_them() -> None:
+    merged = merge_config([{"all": {"production": True}}])
+    assert merged["mcp-server-firewall-policy"].properties["production"] is True
+    assert "production" not in merged["dcf-audit-logging"].properties
+
+
+def test_unknown_policy_names_are_reported() -> None:
+    assert policies.unknown_policies([{"all": "advisory", "subnet-immutabilty": "advisory"}]) == [
+        "subnet-immutabilty"
+    ]
+
+
+def test_bad_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="sometimes"):
+        merge_config([{"dcf-audit-logging": "sometimes"}])
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+RT = "urn:rt"
+
+
+def azure(
+    *, inline: dict[str, Any] | None, separate: dict[str, Any] | None, associated: bool = True
+) -> list[Resource]:
+    table = Resource(
+        "azure-native:network:RouteTable", "rt", RT, {"routes": [inline] if inline else []}
+    )
+    out = [
+        table,
+        Resource(
+            "azure-native:network:Subnet",
+            "agents",
+            "urn:agents",
+            {"subnetName": "agents", "addressPrefix": "10.0.1.0/24"},
+            deps={"routeTable": (RT,)} if associated else {},
+        ),
+    ]
+    if separate:
+        out.append(
+            Resource(
+                "azure-native:network:Route",
+                "default",
+                "urn:route",
+                separate,
+                deps={"routeTableName": (RT,)},
+            )
+        )
+    return out
+
+
+VIA_GW = {
+    "addressPrefix": "0.0.0.0/0",
+    "nextHopType": "VirtualAppliance",
+    "nextHopIpAddress": "10.0.0.4",
+}
+TO_INTERNET = {"addressPrefix": "0.0.0.0/0", "nextHopType": "Internet"}
+
+
+@pytest.mark.parametrize("style", ["inline", "separate"])
+def test_azure_route_through_gateway_passes(style: str) -> None:
+    resources = azure(
+        inline=VIA_GW if style == "inline" else None,
+        separate=VIA_GW if style == "separate" else None,
+    )
+    assert list(check_routing(resources, {})) == []
+
+
+@pytest.mark.parametrize("style", ["inline", "separate"])
+def test_azure_route_to_internet_fails(style: str) -> None:
+    resources = azure(
+        inline=TO_INTERNET if style == "inline" else None,
+        separate=TO_INTERNET if style == "separate" else None,
+    )
+    [(message, urn)] = list(check_routing(resources, {}))
+    assert "does not go through the spoke gateway" in message and urn == "urn:agents"
+
+
+def test_azure_subnet_without_route_table_fails() -> None:
+    [(message, _)] = list(check_routing(azure(inline=VIA_GW, separate=None, associated=False), {}))
+    assert "no route table" in message
+
+
+def test_fail_closed_controller_routing_passes() -> None:
+    closed = {"addressPrefix": "0.0.0.0/0", "nextHopType": "None"}
+    assert list(check_routing(azure(inline=closed, separate=None), {})) == []
+
+
+def aws(route: dict[str, Any], *, inline: bool) -> list[Resource]:
+    table = Resource(
+        "aws:ec2/routeTable:RouteTable", "private", RT, {"routes": [route] if inline else []}
+    )
+    subnet = Resource(
+        "aws:ec2/subnet:Subnet",
+        "pods",
+        "urn:pods",
+        {"cidrBlock": "10.0.64.0/18", "tags": {"Name": "dev-mcp-pods"}},
+    )
+    assoc = Resource(
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "a",
+        "urn:a",
+        {},
+        deps={"subnetId": ("urn:pods",), "routeTableId": (RT,)},
+    )
+    out = [table, subnet, assoc]
+    if not inline:
+        out.append(
+            Resource(
+                "aws:ec2/route:Route",
+                "r",
+                "urn:r",
+                {"destinationCidrBlock": "0.0.0.0/0", **route},
+                deps={"routeTableId": (RT,)},
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_aws_routes_via_gateway_eni_pass_and_igw_fails(inline: bool) -> None:
+    eni = (
+        {"cidrBlock": "0.0.0.0/0", "networkInterfaceId": "eni-1"}
+        if inline
+        else {"networkInterfaceId": "eni-1"}
+    )
+    assert list(check_routing(aws(eni, inline=inline), {})) == []
+    igw = {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-1"} if inline else {"gatewayId": "igw-1"}
+    assert len(list(check_routing(aws(igw, inline=inline), {}))) == 1
