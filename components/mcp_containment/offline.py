@@ -178,8 +178,9 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
 
 
 @contextlib.contextmanager
-def _without_version_aliases() -> Iterator[None]:
-    """Drop type-only aliases (old API versions) while the mocked program runs."""
+def _without_version_aliases(declared: list[tuple[str, str]]) -> Iterator[None]:
+    """Drop type-only aliases (old API versions) while the mocked program runs, and record
+    the order in which the program declares resources (``declared``)."""
     original = pulumi.Resource.__init__
 
     def init(
@@ -192,6 +193,7 @@ def _without_version_aliases() -> Iterator[None]:
         *args: Any,
         **kwargs: Any,
     ) -> None:
+        declared.append((t, name))
         if opts is not None and opts.aliases:
             kept = [a for a in opts.aliases if not _type_only(a)]
             if len(kept) != len(opts.aliases):
@@ -214,6 +216,27 @@ def _type_only(alias: Any) -> bool:
         and fields["type_"] is not ...
         and all(fields[k] is ... for k in ("name", "parent", "stack", "project"))
     )
+
+
+def _in_declaration_order(capture: Capture, declared: list[tuple[str, str]]) -> None:
+    """The SDK registers resources from a thread pool, so arrival order varies between runs;
+    the order the program declared them in does not."""
+    slots: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(declared):
+        slots.setdefault(key, []).append(i)
+    taken: dict[tuple[str, str], int] = {}
+
+    def position(r: CapturedResource) -> int:
+        key = (r.type, r.name)
+        n = taken.get(key, 0)
+        taken[key] = n + 1
+        seen = slots.get(key, [])
+        return seen[n] if n < len(seen) else len(declared)
+
+    # Same-key resources keep their relative arrival order; their URNs break any tie.
+    ordered = sorted(capture.resources, key=lambda r: (r.type, r.name, r.urn))
+    ranks = {id(r): position(r) for r in ordered}
+    capture.resources.sort(key=lambda r: (ranks[id(r)], r.urn))
 
 
 def run(
@@ -242,8 +265,10 @@ def run(
             preview=False,
             monitor=_CapturingMonitor(mocks, capture),
         )
-        with _without_version_aliases():
+        declared: list[tuple[str, str]] = []
+        with _without_version_aliases(declared):
             loop.run_until_complete(run_pulumi_func(program))
+        _in_declaration_order(capture, declared)
         root = settings.get_root_resource()
         outputs = getattr(root, "outputs", {}) or {}
         for key, value in outputs.items():

@@ -61,10 +61,13 @@ class _Binding(pulumi.CustomResource):
         }
         for key in self.OUTPUTS:
             props.setdefault(key, None)
+        # The SDK applies the translation to nested keys too; only our own field names are
+        # translated, so user data (tags, ext_args such as ``service_name``) goes out verbatim.
+        self._wire_names = {key: camel(key) for key in props}
         super().__init__(self.TOKEN, resource_name, props, opts, package_ref=package_ref())
 
     def translate_input_property(self, prop: str) -> str:
-        return camel(prop)
+        return self._wire_names.get(prop, prop)
 
     def translate_output_property(self, prop: str) -> str:
         return snake(prop)

@@ -124,6 +124,7 @@ def _https_permit(
     *,
     web_group: str | None = None,
     decrypt: Decrypt | None = Decrypt.NOT_ALLOWED,
+    tls: bool | None = None,
 ) -> Rule:
     """A TCP/443 permit in the base ruleset. With a WebGroup it requires TLS (the SNI is what
     the WebGroup matches); a bare-IP permit carries no SNI and no decryption setting."""
@@ -137,7 +138,7 @@ def _https_permit(
         protocol=Protocol.TCP,
         ports=HTTPS,
         web_groups=(web_group,) if web_group else (),
-        tls_required=web_group is not None,
+        tls_required=web_group is not None if tls is None else tls,
         decrypt_policy=decrypt,
         watch=_mode(spec, name),
     )
@@ -188,7 +189,12 @@ def compile_policy(spec: Spec) -> CompiledPolicy:
         groups += tag_groups
         before.append(
             _https_permit(
-                spec, catalog.ALLOW_ACA_SVCTAG, workloads, tuple(g.name for g in tag_groups)
+                spec,
+                catalog.ALLOW_ACA_SVCTAG,
+                workloads,
+                tuple(g.name for g in tag_groups),
+                # As in Aviatrix's blueprint: the platform's service endpoints speak TLS only.
+                tls=True,
             )
         )
         tool_calls = spec.egress.tool_calls
