@@ -35,7 +35,7 @@ def test_all_then_policy_within_a_layer_and_later_layers_win() -> None:
 def test_all_properties_only_reach_policies_that_declare_them() -> None:
     merged = merge_config([{"all": {"production": True}}])
     assert merged["mcp-server-firewall-policy"].properties["production"] is True
-    assert "production" not in merged["dcf-audit-logging"].properties
+    assert "production" not in merged["kubernetes-chart-versions-pinned"].properties
 
 
 def test_unknown_policy_names_are_reported() -> None:

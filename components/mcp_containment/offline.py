@@ -357,6 +357,8 @@ def check(capture: Capture, layers: Sequence[Mapping[str, Any]] = ()) -> list[An
             for k, urns in r.property_dependencies.items()
         }
 
+    # One list for every stack policy, as the engine hands one snapshot of the stack.
+    every_resource = list(stack_resources.values())
     violations: list[policies.Violation] = []
     for policy in policies.crossguard_policies():
         conf = effective[policy.name]
@@ -389,7 +391,7 @@ def check(capture: Capture, layers: Sequence[Mapping[str, Any]] = ()) -> list[An
                     validate(args, lambda m, u=None, _r=r.urn: report(m, u or _r))
         else:
             stack_args = StackValidationArgs(
-                resources=list(stack_resources.values()), config=conf.properties
+                resources=every_resource, config=conf.properties
             )
             for validate in validators:
                 validate(stack_args, report)

@@ -390,9 +390,20 @@ def check_protected(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
 # --- rules (the rebuilt layered ruleset) -----------------------------------------------------
 
 
+_FINDINGS: list[Any] = [None, None, None]
+"""(resources, config facts, findings) of the last analysis: the rule policies all read one
+analysis of the same preview, so it runs once per stack, not once per policy."""
+
+
 def _findings(resources: Sequence[Resource], config: Mapping[str, Any]) -> list[analysis.Finding]:
+    facts = (bool(config.get("production")), str(config.get("controllerVersion") or ""))
+    if _FINDINGS[0] is resources and _FINDINGS[1] == facts:
+        cached: list[analysis.Finding] = _FINDINGS[2]
+        return cached
     compiled = policy_view.compiled_from_resources(resources, config)
-    return analysis.analyze(compiled) if compiled is not None else []
+    found = analysis.analyze(compiled) if compiled is not None else []
+    _FINDINGS[:] = [resources, facts, found]
+    return found
 
 
 def _urn_of(resources: Sequence[Resource], rule: str | None) -> str | None:
@@ -468,6 +479,9 @@ def check_containment_breadth(
             yield f.message, _urn_of(resources, f.rule)
 
 
+RULE_FACTS = {**PRODUCTION, **CONTROLLER}
+"""Every policy over the rebuilt ruleset reads the same facts, so they share one analysis."""
+
 POLICIES: tuple[PolicyDef, ...] = (
     PolicyDef(
         "subnet-immutability",
@@ -485,7 +499,7 @@ POLICIES: tuple[PolicyDef, ...] = (
         Level.MANDATORY,
         "stack",
         _stack_check(ORDERING),
-        {**PRODUCTION, **CONTROLLER},
+        RULE_FACTS,
     ),
     PolicyDef(
         "dcf-decryption-scope",
@@ -494,7 +508,7 @@ POLICIES: tuple[PolicyDef, ...] = (
         Level.MANDATORY,
         "stack",
         _stack_check(DECRYPTION),
-        {**CONTROLLER},
+        RULE_FACTS,
     ),
     PolicyDef(
         "dcf-audit-logging",
@@ -502,6 +516,7 @@ POLICIES: tuple[PolicyDef, ...] = (
         Level.MANDATORY,
         "stack",
         _stack_check(frozenset({Code.NOT_LOGGED})),
+        RULE_FACTS,
     ),
     PolicyDef(
         "dcf-default-deny-enforced-in-production",
@@ -509,7 +524,7 @@ POLICIES: tuple[PolicyDef, ...] = (
         Level.MANDATORY,
         "stack",
         check_default_deny_enforced,
-        PRODUCTION,
+        RULE_FACTS,
     ),
     PolicyDef(
         "dcf-rules-in-monitor-mode",
@@ -517,6 +532,7 @@ POLICIES: tuple[PolicyDef, ...] = (
         Level.ADVISORY,
         "stack",
         check_monitor_mode,
+        RULE_FACTS,
     ),
     PolicyDef(
         "dcf-containment-breadth",
@@ -525,7 +541,7 @@ POLICIES: tuple[PolicyDef, ...] = (
         Level.MANDATORY,
         "stack",
         check_containment_breadth,
-        PRODUCTION,
+        RULE_FACTS,
     ),
     PolicyDef(
         "kubernetes-chart-versions-pinned",
@@ -651,12 +667,23 @@ def _resource_validator(p: PolicyDef) -> Callable[[Any, Callable[..., None]], No
     return validate
 
 
+_VIEWS: list[Any] = [None, None]
+"""(the engine's resource list, its views): every stack policy sees the same list."""
+
+
+def _views(resources: Sequence[Any]) -> list[Resource]:
+    # Holding the list keeps its identity meaningful for as long as it is cached.
+    if _VIEWS[0] is not resources:
+        _VIEWS[:] = [resources, [view_of(r) for r in resources]]
+    views: list[Resource] = _VIEWS[1]
+    return views
+
+
 def _stack_validator(p: PolicyDef) -> Callable[[Any, Callable[..., None]], None]:
     check: StackCheck = p.check  # type: ignore[assignment]
 
     def validate(args: Any, report: Callable[..., None]) -> None:
-        resources = [view_of(r) for r in args.resources]
-        for message, urn in check(resources, _config(args, p)):
+        for message, urn in check(_views(args.resources), _config(args, p)):
             report(message, urn)
 
     return validate

@@ -93,6 +93,7 @@ class _Context:
             )
         )
         self._web_index: dict[tuple[str, ...], fqdn.DomainIndex] = {}
+        self._tuple_covers: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
 
     def group_covers(self, a: str, b: str) -> bool:
         key = (a, b)
@@ -104,7 +105,14 @@ class _Context:
         return hit
 
     def groups_cover(self, a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-        return all(any(self.group_covers(x, y) for x in a) for y in b)
+        # Rules share a handful of source/destination tuples: memoising per tuple pair keeps
+        # the pairwise shadow check near-linear in practice for hundreds of server policies.
+        key = (a, b)
+        hit = self._tuple_covers.get(key)
+        if hit is None:
+            hit = all(any(self.group_covers(x, y) for x in a) for y in b)
+            self._tuple_covers[key] = hit
+        return hit
 
     def domains(self, web_groups: tuple[str, ...]) -> list[str]:
         return [d for w in web_groups if w in self.webs for d in self.webs[w].domains]
