@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import ipaddress
 import uuid
@@ -310,6 +311,18 @@ def check(capture: Capture, layers: Sequence[Mapping[str, Any]] = ()) -> list[An
     The very ``pulumi_policy`` objects the pack registers are called, with the argument
     objects CrossGuard would build; only the transport differs.
     """
+    # Thousands of short-lived views and findings, no reference cycles worth collecting:
+    # cyclic GC passes during a check cost a third of its time on a 2,000-resource stack.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(capture, layers)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check(capture: Capture, layers: Sequence[Mapping[str, Any]]) -> list[Any]:
     from pulumi_policy import (  # noqa: PLC0415
         PolicyCustomTimeouts,
         PolicyResource,
@@ -390,9 +403,7 @@ def check(capture: Capture, layers: Sequence[Mapping[str, Any]] = ()) -> list[An
                 for validate in validators:
                     validate(args, lambda m, u=None, _r=r.urn: report(m, u or _r))
         else:
-            stack_args = StackValidationArgs(
-                resources=every_resource, config=conf.properties
-            )
+            stack_args = StackValidationArgs(resources=every_resource, config=conf.properties)
             for validate in validators:
                 validate(stack_args, report)
     return violations

@@ -14,7 +14,17 @@ from ipaddress import IPv4Network
 
 from . import catalog, fqdn
 from .groups import group_covers
-from .model import Action, CompiledPolicy, Decrypt, Layer, Protocol, Rule, SelectorKind, SmartGroup
+from .model import (
+    Action,
+    CompiledPolicy,
+    Decrypt,
+    Layer,
+    Protocol,
+    Rule,
+    Selector,
+    SelectorKind,
+    SmartGroup,
+)
 
 MIN_DECRYPT_CONTROLLER = (8, 2)
 
@@ -187,10 +197,79 @@ def _names_and_priorities(policy: CompiledPolicy) -> Iterator[Finding]:
             space[r.priority] = r.name
 
 
-def _shadowed(ctx: _Context) -> Iterator[Finding]:
+_Anchor = tuple[str | None, object]
+
+
+def _anchor(sel: Selector) -> _Anchor | None:
+    """What a narrow source selector is pinned to: one label in a namespace, or one address."""
+    if sel.kind is SelectorKind.K8S and sel.tags:
+        return (sel.k8s_namespace, min(sel.tags))
+    if sel.kind is SelectorKind.CIDR and sel.cidr is not None and sel.cidr.endswith("/32"):
+        return ("/32", sel.cidr)
+    return None
+
+
+def _anchors(ctx: _Context, src: tuple[str, ...]) -> list[_Anchor] | None:
+    """The anchors of a rule whose sources are all narrow, or None for any broader source
+    (subnets, wider CIDRs, Anywhere, whole namespaces, unknown groups)."""
+    keys: list[_Anchor] = []
+    for name in src:
+        group = ctx.groups.get(name)
+        if group is None or not group.selectors:
+            return None
+        for sel in group.selectors:
+            key = _anchor(sel)
+            if key is None:
+                return None
+            keys.append(key)
+    return keys or None
+
+
+def _lookups(sel: Selector) -> list[_Anchor]:
+    """Anchors of the narrow selectors that could cover ``sel``."""
+    if sel.kind is SelectorKind.K8S:
+        # A /32 can cover a namespace whose pods all draw from it: check every /32 rule.
+        return [(sel.k8s_namespace, tag) for tag in sel.tags] + [("/32", None)]
+    key = _anchor(sel)
+    return [key] if key is not None else []
+
+
+def _candidates(ctx: _Context) -> Iterator[tuple[Rule, list[Rule]]]:
+    """Each rule with the earlier rules that could cover its sources, in order.
+
+    A labelled pod selector only covers a pod selector in the same namespace that carries all
+    its labels (:func:`groups.selector_covers`), so a rule sourced from one MCP server's pods
+    can only be shadowed by a broad rule or by a rule anchored on one of its labels. Indexing
+    by (namespace, label) keeps the check near-linear for thousands of server rules instead of
+    comparing every pair.
+    """
+    broad: list[int] = []
+    anchored: dict[_Anchor, list[int]] = {}
+    every_32: list[int] = []
     rules = ctx.policy.rules
     for j, b in enumerate(rules):
-        for a in rules[:j]:
+        found = set(broad)
+        # A rule covering b covers b's first source selector: look up what could.
+        first = ctx.groups.get(b.src[0]) if b.src else None
+        if first is not None and first.selectors:
+            for key in _lookups(first.selectors[0]):
+                found.update(every_32 if key == ("/32", None) else anchored.get(key, ()))
+        else:
+            found.update(i for ids in anchored.values() for i in ids)
+        yield b, [rules[i] for i in sorted(found)]
+        keys = _anchors(ctx, b.src)
+        if keys is None:
+            broad.append(j)
+            continue
+        for key in set(keys):
+            anchored.setdefault(key, []).append(j)
+            if key[0] == "/32":
+                every_32.append(j)
+
+
+def _shadowed(ctx: _Context) -> Iterator[Finding]:
+    for b, earlier in _candidates(ctx):
+        for a in earlier:
             if _rule_covers(ctx, a, b):
                 same = a.action is b.action
                 yield Finding(

