@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from functools import cache
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from mcp_containment import offline
-from mcp_containment.aviatrix import package
+from mcp_containment.aviatrix import dcf, package
 from mcp_containment.config import load_file
 from mcp_containment.egress import crd, firewallpolicy
 from mcp_containment.egress.model import Layer
@@ -195,9 +196,14 @@ def test_rulesets_declare_the_compiled_rules_in_order(stack: str) -> None:
     uuids |= {r.outputs["uuid"]: r.inputs["name"] for r in c.of_type(WEB_GROUP)}
     uuids |= {g.uuid: g.name for g in policy.smart_groups if g.managed and g.uuid}
     for layer, attach in ((Layer.BEFORE_KUBERNETES, "before"), (Layer.AFTER_KUBERNETES, "after")):
-        (rs,) = [r for r in c.of_type(RULESET) if r.inputs["attachTo"].startswith(attach)]
+        (rs,) = [r for r in c.of_type(RULESET) if r.inputs["name"].endswith(f"{attach}-kubernetes")]
         want = policy.layer(layer)
         got = rs.inputs["rules"]
+        # attach_to is the id the attachment-point data source returns for this layer's name.
+        point = dcf.ATTACHMENT_POINTS[layer]
+        assert rs.inputs["attachTo"] == str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{point}")
+        )
         assert [x["name"] for x in got] == [r.name for r in want]
         for raw, rule in zip(got, want, strict=True):
             assert raw["priority"] == rule.priority
@@ -217,7 +223,7 @@ def test_rulesets_declare_the_compiled_rules_in_order(stack: str) -> None:
 
 def test_aca_rules_carry_tls_and_no_decryption() -> None:
     c = planned("foundry-prod")
-    (rs,) = [r for r in c.of_type(RULESET) if r.inputs["attachTo"].startswith("before")]
+    (rs,) = [r for r in c.of_type(RULESET) if r.inputs["name"].endswith("before-kubernetes")]
     rules = {x["name"]: x for x in rs.inputs["rules"]}
     for name in ("allow-aca-fqdn", "allow-aca-svctag"):
         assert rules[name]["flowAppRequirement"] == "TLS_REQUIRED"

@@ -85,7 +85,7 @@ FIREWALL_POLICY = "kubernetes:networking.aviatrix.com/v1alpha1:FirewallPolicy"
 
 def _rules(attach: str, edit: Callable[[list[Props]], None]) -> Callable[[Props], None]:
     def apply(props: Props) -> None:
-        if props["attachTo"].startswith(attach):
+        if props["name"].endswith(f"{attach}-kubernetes"):
             edit(props["rules"])
 
     return apply

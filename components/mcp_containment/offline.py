@@ -134,6 +134,9 @@ class _Mocks(pulumi_mocks.Mocks):
             # The spoke gateway's interface, looked up by its private IP for the default route.
             seed = repr(sorted(map(repr, args.args.get("filters") or [])))
             return {"id": "eni-" + hashlib.sha256(seed.encode()).hexdigest()[:17]}, []
+        if args.token == "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint":
+            name = str(args.args.get("name"))
+            return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))}, []
         return {}, []
 
 

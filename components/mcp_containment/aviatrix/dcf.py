@@ -12,6 +12,7 @@ group) are referenced by their well-known ids, never created.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -20,13 +21,14 @@ from ..egress.model import CompiledPolicy, Layer, Rule, Selector, SelectorKind
 from . import provider as avx
 
 COMPONENT = "mcp-containment:aviatrix:DcfPolicy"
-ATTACH_BEFORE_KUBERNETES = "before-kubernetes"
-ATTACH_AFTER_KUBERNETES = "after-kubernetes"
-"""Attachment points of the two rulesets, around the Kubernetes-managed (FirewallPolicy) rules."""
-_ATTACH = {
-    Layer.BEFORE_KUBERNETES: ATTACH_BEFORE_KUBERNETES,
-    Layer.AFTER_KUBERNETES: ATTACH_AFTER_KUBERNETES,
+_ATTACH = {Layer.BEFORE_KUBERNETES: "before-kubernetes", Layer.AFTER_KUBERNETES: "after-kubernetes"}
+"""Ruleset name suffixes; the policy pack reads a ruleset's layer back from its name."""
+ATTACHMENT_POINTS = {
+    Layer.BEFORE_KUBERNETES: "TERRAFORM_BEFORE_UI_MANAGED",
+    Layer.AFTER_KUBERNETES: "TERRAFORM_AFTER_UI_MANAGED",
 }
+"""The controller's attachment points around the rules it manages itself (UI and the
+Kubernetes-managed FirewallPolicy rules), resolved to ids by name at deploy time."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +39,9 @@ class DcfPolicyArgs:
     the audit trail refer to."""
     k8s_cluster_id: pulumi.Input[str] | None = None
     """The onboarded cluster's id for Kubernetes selectors (defaults to the compiled value)."""
+    attachment_points: Mapping[Layer, pulumi.Input[str]] | None = None
+    """Attachment point ids per layer, when known; otherwise looked up by name
+    (:data:`ATTACHMENT_POINTS`) through the provider's data source."""
 
 
 def match_expression(
@@ -117,15 +122,20 @@ class DcfPolicy(pulumi.ComponentResource):
             raise ValueError(f"rules reference groups the policy does not define: {missing}")
 
         self.rulesets = {}
-        for layer, attach in _ATTACH.items():
+        for layer, suffix in _ATTACH.items():
             rules = [r for r in owned if r.layer is layer]
             if not rules:
                 continue
+            attach_to = (args.attachment_points or {}).get(layer)
+            if attach_to is None:
+                attach_to = avx.get_dcf_attachment_point(
+                    ATTACHMENT_POINTS[layer], pulumi.InvokeOutputOptions(parent=self)
+                )
             self.rulesets[layer] = avx.DcfRuleset(
-                f"{name}-{attach}",
+                f"{name}-{suffix}",
                 avx.DcfRulesetArgs(
-                    name=f"{args.name_prefix}-{attach}",
-                    attach_to=attach,
+                    name=f"{args.name_prefix}-{suffix}",
+                    attach_to=attach_to,
                     rules=[_rule(r, refs) for r in rules],
                 ),
                 pulumi.ResourceOptions(

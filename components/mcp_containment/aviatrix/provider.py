@@ -290,8 +290,8 @@ class DcfRuleArgs:
 @dataclass(frozen=True, kw_only=True)
 class DcfRulesetArgs:
     name: str
-    attach_to: str
-    """The attachment point: the rulesets before and after the Kubernetes-managed rules."""
+    attach_to: pulumi.Input[str]
+    """The attachment point's id (``aviatrix_dcf_attachment_point``)."""
     rules: Sequence[DcfRuleArgs]
 
 
@@ -332,3 +332,18 @@ class KubernetesCluster(_Binding):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(resource_name, args, opts)
+
+
+# --- data sources ----------------------------------------------------------------------------
+
+GET_DCF_ATTACHMENT_POINT = "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint"
+
+
+def get_dcf_attachment_point(
+    name: str, opts: pulumi.InvokeOutputOptions | None = None
+) -> pulumi.Output[str]:
+    """``data "aviatrix_dcf_attachment_point"``: the id a ruleset's ``attach_to`` takes."""
+    result = pulumi.runtime.invoke_output(
+        GET_DCF_ATTACHMENT_POINT, {"name": name}, opts, package_ref=package_ref()
+    )
+    return result.apply(lambda r: str(r["id"]))
