@@ -293,6 +293,76 @@ def lock(
         )
 
 
+@app.command()
+def replay(
+    log: Annotated[
+        Path, typer.Argument(help="Flow log: JSON lines or CSV, optionally gzipped (see README).")
+    ],
+    stack: StackOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    stacks_dir: StacksDirOpt = Path("stacks"),
+) -> None:
+    """Replay recorded flows as if every rule were enforced: what promotion would cut."""
+    spec = load_spec(stack, config, stacks_dir, as_json)
+    if not log.is_file():
+        fail([Issue("LOG", f"{log} is not a readable file")], as_json)
+    from .egress.replay import replay_file  # noqa: PLC0415
+
+    if as_json or not sys.stderr.isatty():
+        report = replay_file(spec, log)
+    else:
+        from rich.progress import Progress  # noqa: PLC0415 - a bar only for people
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"replaying {log.name}", total=log.stat().st_size)
+            report = replay_file(spec, log, lambda done: bar.update(task, completed=done))
+    if as_json:
+        emit_json(report.to_json())
+        return
+    doc = report.to_json()
+    typer.echo(
+        f"{doc['lines']} lines, {doc['flows']} flows: {doc['wouldChange']} would be cut by "
+        f"promotion, {doc['unchanged']} keep their verdict; {doc['badLines']} bad line(s)"
+    )
+    for bad in doc["badLineSamples"]:
+        typer.echo(f"  line {bad['line']}: {bad['reason']}")
+    if doc["disagreements"]:
+        typer.echo(
+            f"  {doc['disagreements']} flow(s) logged with another action than this stack "
+            "gives them today: the log predates the current ruleset, or the gateway drifted"
+        )
+    if doc["rules"]:
+        _table(
+            "flows each rule would cut once enforced",
+            ["rule", "layer", "flows", "sources", "destinations", "first seen", "last seen"],
+            [
+                (
+                    r["rule"],
+                    r["layer"],
+                    str(r["flows"]),
+                    _count(r["sources"]),
+                    _count(r["destinations"]),
+                    r["firstSeen"] or "",
+                    r["lastSeen"] or "",
+                )
+                for r in doc["rules"]
+            ],
+        )
+    for s in doc["suggestions"]:
+        typer.echo(f"{s['workload']}: add to {s['configKey']}:")
+        for domain in s["add"]:
+            typer.echo(f"  - {domain}")
+        for u in s["unsuggestable"]:
+            typer.echo(f"  ! {u['destination']}: {u['reason']}")
+
+
+def _count(capped: dict[str, Any]) -> str:
+    shown = ", ".join(capped["sample"][:3])
+    more = "+" if capped["atLeast"] else ""
+    return f"{capped['count']}{more} ({shown}{', ...' if capped['count'] > 3 else ''})"
+
+
 def main() -> None:
     app()
 

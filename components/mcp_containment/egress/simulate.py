@@ -138,6 +138,7 @@ def check_protocol(name: str) -> Protocol:
 
 _PROTO_CODE = {Protocol.ANY: 0, Protocol.TCP: 1, Protocol.UDP: 2, Protocol.ICMP: 3}
 NO_MATCH = -1
+MEMO_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,8 @@ class Evaluator:
     def prepare_source(self, ep: Endpoint) -> PreparedSource:
         hit = self._src_memo.get(ep)
         if hit is None:
+            if len(self._src_memo) >= MEMO_LIMIT:
+                self._src_memo.clear()
             mask = self._src_kinds.mask(ep, self.threat)
             rules = tuple(i for i, m in enumerate(self._src) if m & mask)
             hit = self._src_memo[ep] = PreparedSource(mask, rules)
@@ -205,6 +208,9 @@ class Evaluator:
     def prepare_destination(self, ep: Endpoint) -> PreparedDestination:
         hit = self._dst_memo.get(ep)
         if hit is None:
+            if len(self._dst_memo) >= MEMO_LIMIT:
+                # Long replays see endless one-off names: a bounded memo keeps memory flat.
+                self._dst_memo.clear()
             web = self._domains.match_normalized(ep.host) if ep.host is not None else 0
             hit = self._dst_memo[ep] = PreparedDestination(
                 self._dst_kinds.mask(ep, self.threat), web
@@ -333,12 +339,13 @@ class _DestinationKinds:
 
     def mask(self, ep: Endpoint, threat: ThreatFeed) -> int:
         m = self.anywhere
-        if ep.host is not None:
+        if ep.svctag is not None:
+            m |= self.public | self.tags.get(ep.svctag.lower(), 0)
+        elif ep.ip is None and ep.host is not None:
             if not fqdn.is_internal(ep.host):
                 m |= self.public
-        elif ep.svctag is not None:
-            m |= self.public | self.tags.get(ep.svctag.lower(), 0)
         elif ep.ip is not None:
+            # A recorded flow knows its address: the address, not the name, decides L3 groups.
             if is_public(ep.ip):
                 m |= self.public
             for net, b in self.cidrs:

@@ -1,0 +1,544 @@
+"""Replay recorded flows against a stack's ruleset as if every rule were enforced.
+
+The brief's operating rule is to deploy rules in monitor mode and promote them one by one
+once production traffic shows nothing legitimate would be cut. This module answers that
+question from the gateway's flow log: for each rule, which flows would change from permit to
+deny when it is enforced, from whom, to where, and which allowlist entries would keep them
+working.
+
+Log format (one flow per line; JSON lines, or CSV with a header row of the same names)::
+
+    timestamp       RFC 3339 time of the flow, e.g. 2026-11-20T10:00:00Z (required)
+    source          IPv4 address or pod:NAMESPACE/SERVER (required)
+    destination     hostname (SNI) the flow was for (this and/or destinationIp)
+    destinationIp   IPv4 address the flow went to
+    port            destination port, 1-65535 (required)
+    protocol        tcp, udp or icmp (required)
+    rule, action    what the gateway logged (optional; counted when it disagrees with ours)
+
+Gzip input is detected by its magic bytes. Lines are streamed: memory holds the per-rule
+aggregates (with distinct sources/destinations capped), never the flows.
+
+Semantics: a flow's first-matching rule is the same whether rules watch or enforce (a
+matching monitor rule stops evaluation, DESIGN §5), so one evaluation gives both verdicts: the
+current one (a watching rule permits) and the promoted one (its own action). A flow changes
+when its rule watches and denies. The verdict is ours, computed from the stack; the gateway's
+logged action is only compared, so a log recorded under an older ruleset still replays against
+the one about to be promoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import IO, Any, TypeVar, cast
+
+from ..spec import Spec
+from . import catalog, fqdn
+from .groups import Endpoint
+from .model import Action, CompiledPolicy, Protocol, Rule
+from .ruleset import compile_policy
+from .simulate import (
+    NO_MATCH,
+    PROTOCOL_CODES,
+    Evaluator,
+    FlowError,
+    PreparedDestination,
+    PreparedSource,
+    check_port,
+    check_protocol,
+    resolve_source,
+)
+
+COLUMNS = ("timestamp", "source", "destination", "destinationIp", "port", "protocol")
+BAD_LINE_SAMPLES = 10
+DISTINCT_CAP = 10_000
+"""Distinct sources/destinations kept per rule; beyond it counts are reported as lower bounds."""
+LISTED = 20
+"""How many distinct sources/destinations a report lists per rule (sorted)."""
+_CACHE_LIMIT = 20_000
+"""Entries per resolution cache (sources, destinations); cleared when full."""
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+Progress = Callable[[int], None]
+"""Called with the number of (compressed) bytes read so far."""
+
+
+class LogError(ValueError):
+    """A line that cannot be replayed; the message names the field and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    timestamp: datetime
+    source: str
+    destination: str | None
+    destination_ip: str | None
+    port: int
+    protocol: Protocol
+    logged_action: str | None = None
+
+
+@dataclass(slots=True)
+class _Capped:
+    values: set[str] = field(default_factory=set)
+    overflow: bool = False
+
+    def add(self, value: str) -> None:
+        if value in self.values:
+            return
+        if len(self.values) >= DISTINCT_CAP:
+            self.overflow = True
+            return
+        self.values.add(value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": len(self.values),
+            "atLeast": self.overflow,
+            "sample": sorted(self.values)[:LISTED],
+        }
+
+
+@dataclass(slots=True)
+class RuleChange:
+    """Flows a rule would cut once enforced."""
+
+    rule: Rule
+    flows: int = 0
+    sources: _Capped = field(default_factory=_Capped)
+    destinations: _Capped = field(default_factory=_Capped)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    def add(self, flow: Flow, source: str, destination: str) -> None:
+        self.flows += 1
+        self.sources.add(source)
+        self.destinations.add(destination)
+        if self.first_seen is None or flow.timestamp < self.first_seen:
+            self.first_seen = flow.timestamp
+        if self.last_seen is None or flow.timestamp > self.last_seen:
+            self.last_seen = flow.timestamp
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.name,
+            "layer": self.rule.layer.label,
+            "action": self.rule.action.value,
+            "flows": self.flows,
+            "sources": self.sources.to_json(),
+            "destinations": self.destinations.to_json(),
+            "firstSeen": _iso(self.first_seen),
+            "lastSeen": _iso(self.last_seen),
+        }
+
+
+@dataclass(slots=True)
+class Suggestion:
+    """Allowlist entries that would keep one workload's cut flows working."""
+
+    workload: str
+    config_key: str
+    add: _Capped = field(default_factory=_Capped)
+    unsuggestable: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workload": self.workload,
+            "configKey": self.config_key,
+            "add": sorted(self.add.values),
+            "unsuggestable": [
+                {"destination": d, "reason": r} for d, r in sorted(self.unsuggestable.items())
+            ],
+        }
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    stack: str
+    lines: int = 0
+    flows: int = 0
+    unchanged: int = 0
+    disagreements: int = 0
+    """Flows whose logged action differs from the current (as-deployed) verdict."""
+    bad_lines: int = 0
+    bad_samples: list[tuple[int, str]] = field(default_factory=list)
+    changes: dict[str, RuleChange] = field(default_factory=dict)
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return sum(c.flows for c in self.changes.values())
+
+    def bad(self, line: int, reason: str) -> None:
+        self.bad_lines += 1
+        if len(self.bad_samples) < BAD_LINE_SAMPLES:
+            self.bad_samples.append((line, reason))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "lines": self.lines,
+            "flows": self.flows,
+            "wouldChange": self.changed,
+            "unchanged": self.unchanged,
+            "disagreements": self.disagreements,
+            "badLines": self.bad_lines,
+            "badLineSamples": [{"line": n, "reason": r} for n, r in self.bad_samples],
+            "rules": [c.to_json() for c in self._ordered_changes()],
+            "suggestions": [s.to_json() for _, s in sorted(self.suggestions.items())],
+        }
+
+    def _ordered_changes(self) -> list[RuleChange]:
+        order = {}
+        for c in self.changes.values():
+            order[c.rule.name] = (-c.flows, c.rule.layer, c.rule.priority, c.rule.name)
+        return sorted(self.changes.values(), key=lambda c: order[c.rule.name])
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat().replace("+00:00", "Z") if ts else None
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise LogError("timestamp: missing")
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise LogError(f"timestamp: {value!r} is not an RFC 3339 time") from None
+    if ts.tzinfo is None:
+        raise LogError(f"timestamp: {value!r} has no time zone (write Z for UTC)")
+    return ts
+
+
+_PROTOCOLS = {
+    spelling: proto
+    for proto in (Protocol.TCP, Protocol.UDP, Protocol.ICMP)
+    for spelling in (proto.value, proto.value.lower())
+}
+
+
+def parse_flow(row: Mapping[str, Any]) -> Flow:
+    """One record -> a Flow, or :class:`LogError` naming the field."""
+    source = row.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise LogError("source: missing")
+    host = row.get("destination") or None
+    ip = row.get("destinationIp") or None
+    if host is None and ip is None:
+        raise LogError("destination: give destination (hostname) and/or destinationIp")
+    if ip is not None:
+        # Checked when the destination is first resolved (cached per destination).
+        ip = str(ip).strip()
+    if host is not None:
+        host = fqdn.normalize(str(host))
+    raw_port = row.get("port")
+    # Fast paths first: a million lines a run, nearly all of them well-formed.
+    if type(raw_port) is int and 0 < raw_port < 65536:
+        port = raw_port
+    else:
+        if raw_port is None or raw_port == "":
+            raise LogError("port: missing")
+        try:
+            port = check_port(int(str(raw_port)))
+        except (TypeError, ValueError, FlowError):
+            raise LogError(f"port: {raw_port!r} is not a port (1-65535)") from None
+    raw_protocol = row.get("protocol")
+    protocol = _PROTOCOLS.get(raw_protocol) if type(raw_protocol) is str else None
+    if protocol is None:
+        try:
+            protocol = check_protocol(str(raw_protocol or ""))
+        except FlowError:
+            raise LogError(f"protocol: {raw_protocol!r} is not tcp, udp or icmp") from None
+    action = row.get("action")
+    return Flow(
+        timestamp=_parse_time(row.get("timestamp")),
+        source=source.strip(),
+        destination=host,
+        destination_ip=ip,
+        port=port,
+        protocol=protocol,
+        logged_action=str(action).upper() if action else None,
+    )
+
+
+class _Counting(io.RawIOBase):
+    """Counts the bytes read from the file itself, so progress works for gzip too."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress | None) -> None:
+        self.raw, self.progress, self.read_bytes = raw, progress, 0
+        self._reported = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.read_bytes += n or 0
+        if self.progress is not None and self.read_bytes - self._reported >= 1 << 20:
+            self._reported = self.read_bytes
+            self.progress(self.read_bytes)
+        return n or 0
+
+
+def read_records(
+    path: Path, progress: Progress | None = None
+) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
+    """(line number, record or the reason it is unreadable), streaming. Gzip by magic bytes;
+    CSV when the first line is a header naming the columns, JSON lines otherwise."""
+    raw = path.open("rb")
+    try:
+        magic = raw.read(2)
+        raw.seek(0)
+        counted = io.BufferedReader(_Counting(raw, progress), 1 << 16)
+        stream: IO[bytes] = cast(
+            IO[bytes], gzip.GzipFile(fileobj=counted) if magic == b"\x1f\x8b" else counted
+        )
+        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        first = text.readline()
+        if first.lstrip().startswith("{") or not first.strip():
+            yield from _json_lines(first, text)
+        else:
+            yield from _csv_lines(first, text)
+        if progress is not None:
+            progress(path.stat().st_size)
+    finally:
+        raw.close()
+
+
+def _json_lines(
+    first: str, rest: Iterable[str]
+) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
+    number = 0
+    for number, line in enumerate(_chain(first, rest), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, LogError(f"not JSON ({exc.msg})")
+            continue
+        if not isinstance(record, dict):
+            yield number, LogError("not a JSON object")
+            continue
+        yield number, record
+
+
+def _csv_lines(
+    header: str, rest: Iterable[str]
+) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
+    names = next(csv.reader([header]))
+    missing = [c for c in ("timestamp", "source", "port", "protocol") if c not in names]
+    if missing:
+        yield 1, LogError(f"CSV header lacks {', '.join(missing)} (columns: {', '.join(COLUMNS)})")
+        return
+    for number, row in enumerate(csv.reader(rest), start=2):
+        if not row:
+            continue
+        if len(row) != len(names):
+            yield number, LogError(f"{len(row)} columns, header has {len(names)}")
+            continue
+        yield number, dict(zip(names, row, strict=True))
+
+
+def _chain(first: str, rest: Iterable[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+# --- evaluating ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    rule: int
+    workload: str
+    config_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    prepared: PreparedSource
+    workload: str
+    config_key: str
+
+
+class Replayer:
+    """Evaluates flows of one stack. Sources and destinations are resolved once each (a log
+    has a few hundred sources and a few thousand names); a flow is then one short first-match
+    loop. The caches are bounded, so memory stays flat however long the log."""
+
+    def __init__(self, spec: Spec, policy: CompiledPolicy | None = None) -> None:
+        self.spec = spec
+        self.policy = policy or compile_policy(spec)
+        self.ev = Evaluator(self.policy)
+        self._sources: dict[str, _Source | LogError] = {}
+        self._destinations: dict[tuple[str | None, str | None], PreparedDestination | LogError] = {}
+
+    def outcome(self, flow: Flow) -> _Outcome:
+        src = self._sources.get(flow.source)
+        if src is None:
+            src = _bounded(self._sources, flow.source, self._source(flow.source))
+        dst = self._destinations.get((flow.destination, flow.destination_ip))
+        if dst is None:
+            dst = _bounded(
+                self._destinations,
+                (flow.destination, flow.destination_ip),
+                self._destination(flow.destination, flow.destination_ip),
+            )
+        if isinstance(src, LogError):
+            raise src
+        if isinstance(dst, LogError):
+            raise dst
+        idx = self.ev.match_prepared(src.prepared, dst, flow.port, PROTOCOL_CODES[flow.protocol])
+        return _Outcome(idx, src.workload, src.config_key)
+
+    def _source(self, text: str) -> _Source | LogError:
+        try:
+            ep = resolve_source(self.spec, self.policy, text)
+        except FlowError as exc:
+            return LogError(str(exc))
+        prepared = self.ev.prepare_source(ep)
+        workload, key = self._workload(ep, prepared.mask)
+        return _Source(prepared, workload, key)
+
+    def _destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | LogError:
+        ip = None
+        if ip_text is not None:
+            try:
+                ip = IPv4Address(ip_text)
+            except ValueError:
+                return LogError(f"destinationIp: {ip_text!r} is not an IPv4 address")
+        return self.ev.prepare_destination(Endpoint(identity=host or str(ip), ip=ip, host=host))
+
+    def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
+        """Who the flow belongs to, and where an allowlist entry for it is declared."""
+        if src.identity.startswith("pod:"):
+            server = src.identity.rsplit("/", 1)[-1]
+            index = next(i for i, s in enumerate(self.spec.mcp_servers) if s.name == server)
+            return f"mcp-server:{server}", f"mcpServers[{index}].egressDomains"
+        groups = self.ev.identity_groups(mask)
+        if catalog.FOUNDRY_AGENTS in groups:
+            return "agent-subnet", "egress.toolCalls.domains"
+        for index, mcp in enumerate(self.spec.mcp_servers):
+            for cidr in mcp.pod_cidrs:
+                if src.ip is not None and src.ip in IPv4Network(cidr):
+                    return f"mcp-server:{mcp.name}", f"mcpServers[{index}].egressDomains"
+        if groups:
+            return f"group:{groups[0]}", "platform data (egress/data/platform.yaml)"
+        return f"ip:{src.identity}", "no group: the source is outside this stack's workloads"
+
+    def current_action(self, idx: int) -> Action:
+        if idx == NO_MATCH:
+            return self.policy.default_action.action
+        rule = self.ev.rules[idx]
+        return Action.PERMIT if rule.watch else rule.action
+
+
+def _bounded(cache: dict[K, V], key: K, value: V) -> V:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def replay(
+    spec: Spec,
+    records: Iterable[tuple[int, Mapping[str, Any] | LogError]],
+    *,
+    policy: CompiledPolicy | None = None,
+) -> ReplayReport:
+    """Aggregate what enforcing every rule would change, over a stream of records."""
+    r = Replayer(spec, policy)
+    report = ReplayReport(stack=spec.environment)
+    rules = r.ev.rules
+    # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
+    current = [r.current_action(i).value for i in range(len(rules))]
+    current.append(r.policy.default_action.action.value)
+    cuts = [rule.watch and rule.action is Action.DENY for rule in rules] + [False]
+    flows = unchanged = disagreements = 0
+    number = 0
+    for number, record in records:
+        if isinstance(record, LogError):
+            report.bad(number, str(record))
+            continue
+        try:
+            flow = parse_flow(record)
+            out = r.outcome(flow)
+        except LogError as exc:
+            report.bad(number, str(exc))
+            continue
+        flows += 1
+        idx = out.rule
+        logged = flow.logged_action
+        if logged is not None and logged != current[idx]:
+            disagreements += 1
+        if not cuts[idx]:
+            unchanged += 1
+            continue
+        rule = rules[idx]
+        change = report.changes.get(rule.name)
+        if change is None:
+            change = report.changes[rule.name] = RuleChange(rule)
+        change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
+        _suggest(report, out, flow, rule)
+    report.lines, report.flows = number, flows
+    report.unchanged, report.disagreements = unchanged, disagreements
+    return report
+
+
+def _suggest(report: ReplayReport, out: _Outcome, flow: Flow, rule: Rule) -> None:
+    s = report.suggestions.get(out.workload)
+    if s is None:
+        s = report.suggestions[out.workload] = Suggestion(out.workload, out.config_key)
+    if catalog.THREAT_GROUP in rule.dst:
+        s.unsuggestable[flow.destination or str(flow.destination_ip)] = (
+            "listed by threat intelligence: never allowlisted; investigate the workload"
+        )
+        return
+    if flow.destination is None:
+        s.unsuggestable[str(flow.destination_ip)] = (
+            "bare IP: the flow carried no hostname, and a WebGroup entry only matches SNI"
+        )
+        return
+    if flow.protocol is not Protocol.TCP or flow.port != 443:
+        s.unsuggestable[f"{flow.destination}:{flow.port}/{flow.protocol.value.lower()}"] = (
+            "allowlist entries permit TCP/443 only; this flow needs a rule of its own"
+        )
+        return
+    if flow.destination in s.add.values or flow.destination in s.unsuggestable:
+        return
+    try:
+        # The same rules the config applies to egressDomains: what we suggest, it accepts.
+        s.add.add(fqdn.check_egress_domain(flow.destination))
+    except fqdn.DomainError as exc:
+        s.unsuggestable[flow.destination] = str(exc)
+
+
+def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> ReplayReport:
+    return replay(spec, read_records(path, progress))
+
+
+__all__ = [
+    "COLUMNS",
+    "Flow",
+    "LogError",
+    "ReplayReport",
+    "parse_flow",
+    "read_records",
+    "replay",
+    "replay_file",
+]
