@@ -122,12 +122,17 @@ class RuleChange:
 
     def add(self, flow: Flow, source: str, destination: str) -> None:
         self.flows += 1
-        self.sources.add(source)
-        self.destinations.add(destination)
-        if self.first_seen is None or flow.timestamp < self.first_seen:
-            self.first_seen = flow.timestamp
-        if self.last_seen is None or flow.timestamp > self.last_seen:
-            self.last_seen = flow.timestamp
+        if source not in self.sources.values:
+            self.sources.add(source)
+        if destination not in self.destinations.values:
+            self.destinations.add(destination)
+        ts = flow.timestamp
+        if self.first_seen is None:
+            self.first_seen = self.last_seen = ts
+        elif ts < self.first_seen:
+            self.first_seen = ts
+        elif self.last_seen is not None and ts > self.last_seen:
+            self.last_seen = ts
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -471,6 +476,8 @@ def replay(
     cuts = [rule.watch and rule.action is Action.DENY for rule in rules] + [False]
     flows = unchanged = disagreements = 0
     number = 0
+    # (rule, workload, destination, port, protocol) already turned into a suggestion.
+    suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
     for number, record in records:
         if isinstance(record, LogError):
             report.bad(number, str(record))
@@ -494,7 +501,12 @@ def replay(
         if change is None:
             change = report.changes[rule.name] = RuleChange(rule)
         change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
-        _suggest(report, out, flow, rule)
+        key = (idx, out.workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
+        if key not in suggested:
+            if len(suggested) >= _CACHE_LIMIT:
+                suggested.clear()
+            suggested.add(key)
+            _suggest(report, out, flow, rule)
     report.lines, report.flows = number, flows
     report.unchanged, report.disagreements = unchanged, disagreements
     return report
