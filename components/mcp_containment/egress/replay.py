@@ -32,13 +32,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
+
+import orjson
 
 from ..spec import Spec
 from . import catalog, fqdn
@@ -67,6 +68,7 @@ _CACHE_LIMIT = 20_000
 """Entries per resolution cache (sources, destinations); cleared when full."""
 
 K = TypeVar("K")
+T = TypeVar("T")
 V = TypeVar("V")
 
 Progress = Callable[[int], None]
@@ -312,12 +314,13 @@ def read_records(
         stream: IO[bytes] = cast(
             IO[bytes], gzip.GzipFile(fileobj=counted) if magic == b"\x1f\x8b" else counted
         )
-        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-        first = text.readline()
-        if first.lstrip().startswith("{") or not first.strip():
-            yield from _json_lines(first, text)
+        first = stream.readline()
+        if first.lstrip().startswith(b"{") or not first.strip():
+            # JSON lines are parsed from bytes: no text decoding pass over the whole log.
+            yield from _json_lines(first, stream)
         else:
-            yield from _csv_lines(first, text)
+            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+            yield from _csv_lines(first.decode("utf-8", errors="replace"), text)
         if progress is not None:
             progress(path.stat().st_size)
     finally:
@@ -325,15 +328,15 @@ def read_records(
 
 
 def _json_lines(
-    first: str, rest: Iterable[str]
+    first: bytes, rest: Iterable[bytes]
 ) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
     number = 0
     for number, line in enumerate(_chain(first, rest), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
             yield number, LogError(f"not JSON ({exc.msg})")
             continue
         if not isinstance(record, dict):
@@ -359,7 +362,7 @@ def _csv_lines(
         yield number, dict(zip(names, row, strict=True))
 
 
-def _chain(first: str, rest: Iterable[str]) -> Iterator[str]:
+def _chain(first: T, rest: Iterable[T]) -> Iterator[T]:
     yield first
     yield from rest
 
