@@ -11,7 +11,12 @@ import pulumi.runtime.config as runtime_config
 import pytest
 import yaml
 
-from mcp_containment.config import load_pulumi_config, load_stack, raw_from_stack_config
+from mcp_containment.config import (
+    load_file,
+    load_pulumi_config,
+    load_stack,
+    raw_from_stack_config,
+)
 from mcp_containment.spec import Spec
 from mcp_containment.validation import SpecError, issues_of, validate
 
@@ -296,3 +301,38 @@ def test_cli_validate_rejects_with_exit_2(tmp_path: Path) -> None:
 
 def test_cli_requires_exactly_one_source() -> None:
     assert _cli("validate").returncode == 2
+
+
+def test_plain_text_controller_password_is_refused_in_a_stack_file(tmp_path: Path) -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.foundry-dev.yaml").read_text())
+    doc["config"]["aviatrix:password"] = "hunter2"
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump(doc))
+    with pytest.raises(SpecError) as exc:
+        load_file(stack)
+    (issue,) = exc.value.issues
+    assert issue.path == "aviatrix:password"
+    assert "pulumi config set --secret aviatrix:password" in issue.message
+    assert "hunter2" not in str(exc.value)
+    # Encrypted, it is the provider's business and not ours.
+    doc["config"]["aviatrix:password"] = {"secure": "v1:AAAB"}
+    stack.write_text(yaml.safe_dump(doc))
+    assert load_file(stack).environment == "dev"
+
+
+def test_plain_text_controller_password_is_refused_by_the_program() -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.foundry-dev.yaml").read_text())
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in doc["config"].items()}
+    config["aviatrix:password"] = "hunter2"
+    token = runtime_config.CONFIG.set(config)
+    try:
+        with pytest.raises(SpecError) as exc:
+            load_pulumi_config()
+        assert [i.path for i in exc.value.issues] == ["aviatrix:password"]
+        secret_token = runtime_config._SECRET_KEYS.set({"aviatrix:password"})
+        try:
+            assert load_pulumi_config().environment == "dev"
+        finally:
+            runtime_config._SECRET_KEYS.reset(secret_token)
+    finally:
+        runtime_config.CONFIG.reset(token)

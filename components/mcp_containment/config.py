@@ -41,6 +41,18 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+CREDENTIAL_KEYS = frozenset({"aviatrix:password"})
+"""Provider config that must only ever be a Pulumi secret (encrypted in the stack file)."""
+
+
+def _plain_credential(key: str) -> Issue:
+    return Issue(
+        key,
+        f"is in plain text; set it with `pulumi config set --secret {key}` so it is stored "
+        "encrypted and masked in every output and log",
+    )
+
+
 def stack_file(stack: str, stacks_dir: Path | str = "stacks") -> Path:
     return Path(stacks_dir) / f"Pulumi.{stack}.yaml"
 
@@ -79,7 +91,15 @@ def load_file(path: Path | str) -> Spec:
         raise SpecError([Issue(str(path), f"not valid YAML: {exc}")]) from exc
     if not isinstance(doc, Mapping) or not isinstance(doc.get("config"), Mapping):
         raise SpecError([Issue(str(path), "has no 'config:' map")])
-    return validate(raw_from_stack_config(doc["config"]))
+    config = doc["config"]
+    plain = [
+        _plain_credential(k)
+        for k in sorted(CREDENTIAL_KEYS)
+        if k in config and not (isinstance(config[k], Mapping) and "secure" in config[k])
+    ]
+    if plain:
+        raise SpecError(plain)
+    return validate(raw_from_stack_config(config))
 
 
 def load_stack(stack: str, stacks_dir: Path | str = "stacks") -> Spec:
@@ -103,11 +123,15 @@ def load_pulumi_config() -> Spec:
     from pulumi.runtime import config as runtime_config  # noqa: PLC0415
 
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret = set(runtime_config.get_config_secret_keys_env())
+    # Older hosts pass secret keys in the environment, newer ones through set_all_config.
+    secret = set(runtime_config.get_config_secret_keys_env()) | runtime_config._SECRET_KEYS.get()
     issues = [
         Issue(k.removeprefix(NAMESPACE), "is a secret; mcp-containment config holds no secrets")
         for k in sorted(secret)
         if k.startswith(NAMESPACE)
+    ]
+    issues += [
+        _plain_credential(k) for k in sorted(CREDENTIAL_KEYS) if k in merged and k not in secret
     ]
     if issues:
         raise SpecError(issues)
