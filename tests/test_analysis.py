@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mcp_containment.egress import analysis
 from mcp_containment.egress.analysis import Code, Finding, Severity, analyze
 from mcp_containment.egress.groups import group_covers
 from mcp_containment.egress.model import (
@@ -231,3 +232,64 @@ def test_kubernetes_selector_groups_cover_only_their_own_labels() -> None:
     b = SmartGroup("b", (Selector(SelectorKind.K8S, k8s_namespace="ns", tags=(("app", "y"),)),))
     assert not group_covers(a, b)
     assert group_covers(SmartGroup("ns", (Selector(SelectorKind.K8S, k8s_namespace="ns"),)), a)
+
+
+def _brute_force_shadows(p: CompiledPolicy) -> dict[str, str]:
+    """The definition: the first earlier rule that covers each rule, comparing every pair."""
+    ctx = analysis._Context(p)
+    out = {}
+    for j, b in enumerate(p.rules):
+        for a in p.rules[:j]:
+            if analysis._rule_covers(ctx, a, b):
+                out[b.name] = a.name
+                break
+    return out
+
+
+def _pod_rule(name: str, group: str, action: Action = Action.DENY) -> Rule:
+    return Rule(
+        name=name,
+        priority=1,
+        layer=Layer.KUBERNETES,
+        action=action,
+        src=(group,),
+        dst=("Anywhere",),
+        policy=f"obot-mcp/{name}",
+    )
+
+
+@pytest.mark.parametrize("stack", ["obot-aks", "obot-eks"])
+def test_indexed_shadow_check_agrees_with_every_pair(stack: str) -> None:
+    base = policy(stack)
+    github_pods = next(g for g in base.smart_groups if g.name.endswith("github-egress-pods"))
+    sel = github_pods.selectors[0]
+    extra_groups = (
+        # Same label as the github pods: covers them, found through the (namespace, label) index.
+        SmartGroup("label-github", (replace(sel, k8s_cluster_id=None),)),
+        # One more label: narrower, covers nothing of github's.
+        SmartGroup("label-github-tier", (replace(sel, tags=(*sel.tags, ("tier", "x"))),)),
+        # /32s (EKS pod CIDR identity): cover a group of the same addresses only.
+        SmartGroup(
+            "one-pod",
+            (
+                Selector(SelectorKind.CIDR, cidr="10.80.64.10/32"),
+                Selector(SelectorKind.CIDR, cidr="10.80.64.11/32"),
+            ),
+        ),
+        SmartGroup("whole-namespace", (Selector(SelectorKind.K8S, k8s_namespace="obot-mcp"),)),
+    )
+    extra = [
+        _pod_rule("tier-first", "label-github-tier"),
+        _pod_rule("label-first", "label-github"),
+        _pod_rule("pod-first", "one-pod"),
+        _pod_rule("namespace-last", "whole-namespace"),
+    ]
+    band_start = next(i for i, r in enumerate(base.rules) if r.layer is Layer.KUBERNETES)
+    rules = (*base.rules[:band_start], *extra[:3], *base.rules[band_start:], extra[3])
+    p = replace(base, smart_groups=(*base.smart_groups, *extra_groups), rules=rules)
+    found = {f.rule: f.related for f in analyze(p) if f.code is Code.SHADOWED}
+    assert found == _brute_force_shadows(p)
+    if stack == "obot-aks":
+        assert found["obot-mcp/github-egress:allow-approved-egress"] == "label-first"
+    else:
+        assert found["obot-mcp/github-egress:allow-approved-egress"] == "pod-first"
