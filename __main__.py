@@ -5,9 +5,9 @@ Invalid config stops here, before any resource is declared, with every problem l
 
 import pulumi
 
-from mcp_containment.config import load_pulumi_config
-from mcp_containment.stack import program
-from mcp_containment.validation import SpecError
+from mcp_containment.config.load import load_pulumi_config
+from mcp_containment.config.validate import SpecError
+from mcp_containment.infra.stack import program
 
 try:
     spec = load_pulumi_config()

@@ -25,11 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "components"))
 
-from mcp_containment.config import raw_from_stack_config
-from mcp_containment.egress.groups import group_contains
-from mcp_containment.egress.model import CompiledPolicy, Protocol
-from mcp_containment.egress.ruleset import compile_policy
-from mcp_containment.egress.simulate import (
+from mcp_containment.compile.flows import (
     NO_MATCH,
     PROTOCOL_CODES,
     Evaluator,
@@ -38,8 +34,12 @@ from mcp_containment.egress.simulate import (
     resolve_destination,
     resolve_source,
 )
-from mcp_containment.spec import Spec
-from mcp_containment.validation import validate
+from mcp_containment.compile.ruleset import compile_rulebase
+from mcp_containment.config.load import raw_from_stack_config
+from mcp_containment.config.schema import Spec
+from mcp_containment.config.validate import validate
+from mcp_containment.core.groups import group_contains
+from mcp_containment.core.model import Protocol, Rulebase
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = 495
@@ -99,7 +99,7 @@ def flows(spec: Spec, rng: random.Random, n: int) -> list[tuple[str, str, int, s
     return out
 
 
-def fast(spec: Spec, policy: CompiledPolicy, batch: list[tuple[str, str, int, str]]) -> list[int]:
+def fast(spec: Spec, policy: Rulebase, batch: list[tuple[str, str, int, str]]) -> list[int]:
     """As log replay runs: each distinct source/destination text is resolved and prepared
     once; a flow is then one call of the inner loop."""
     ev = Evaluator(policy)
@@ -120,7 +120,7 @@ def fast(spec: Spec, policy: CompiledPolicy, batch: list[tuple[str, str, int, st
     return out
 
 
-def naive(spec: Spec, policy: CompiledPolicy, batch: list[tuple[str, str, int, str]]) -> list[int]:
+def naive(spec: Spec, policy: Rulebase, batch: list[tuple[str, str, int, str]]) -> list[int]:
     groups = {g.name: g for g in policy.smart_groups}
     webs = {w.name: w.domains for w in policy.web_groups}
     threat = Evaluator(policy).threat
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     spec = big_spec(rng)
     t1 = time.perf_counter()
-    policy = compile_policy(spec)
+    policy = compile_rulebase(spec)
     t2 = time.perf_counter()
     n_domains = sum(len(w.domains) for w in policy.web_groups)
     print(

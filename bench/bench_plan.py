@@ -31,8 +31,8 @@ def main() -> None:
     import yaml  # noqa: PLC0415
 
     from mcp_containment import offline, policies  # noqa: PLC0415
-    from mcp_containment.config import raw_from_stack_config  # noqa: PLC0415
-    from mcp_containment.validation import validate  # noqa: PLC0415
+    from mcp_containment.config.load import raw_from_stack_config  # noqa: PLC0415
+    from mcp_containment.config.validate import validate  # noqa: PLC0415
 
     t_import = time.perf_counter()
     doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.obot-aks.yaml").read_text())

@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "components"))
 
-from mcp_containment.config import load_file
-from mcp_containment.egress.replay import replay_file
+from mcp_containment.compile.replay import replay_file
+from mcp_containment.config.load import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from mcp_containment.config import raw_from_stack_config
-from mcp_containment.validation import Issue, issues_of
+from mcp_containment.config.load import raw_from_stack_config
+from mcp_containment.config.validate import Issue, issues_of
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"

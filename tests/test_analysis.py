@@ -8,48 +8,48 @@ from typing import Any
 
 import pytest
 
-from mcp_containment.egress import analysis
-from mcp_containment.egress.analysis import Code, Finding, Severity, analyze
-from mcp_containment.egress.groups import group_covers
-from mcp_containment.egress.model import (
+from mcp_containment.compile.ruleset import compile_rulebase
+from mcp_containment.config.validate import validate
+from mcp_containment.core import analysis
+from mcp_containment.core.analysis import Code, Finding, Severity, analyze
+from mcp_containment.core.groups import group_covers
+from mcp_containment.core.model import (
     Action,
-    CompiledPolicy,
     Decrypt,
     DefaultAction,
     Layer,
     PortRange,
     Protocol,
     Rule,
+    Rulebase,
     Selector,
     SelectorKind,
     SmartGroup,
     WebGroup,
 )
-from mcp_containment.egress.ruleset import compile_policy
-from mcp_containment.validation import validate
 
 from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
 
 
-def policy(name: str, **changes: Any) -> CompiledPolicy:
-    return compile_policy(validate(with_changes(raw_stack(name), **changes)))
+def policy(name: str, **changes: Any) -> Rulebase:
+    return compile_rulebase(validate(with_changes(raw_stack(name), **changes)))
 
 
-def codes(p: CompiledPolicy, severity: Severity | None = None) -> set[Code]:
+def codes(p: Rulebase, severity: Severity | None = None) -> set[Code]:
     return {f.code for f in analyze(p) if severity is None or f.severity is severity}
 
 
-def findings(p: CompiledPolicy, code: Code) -> list[Finding]:
+def findings(p: Rulebase, code: Code) -> list[Finding]:
     return [f for f in analyze(p) if f.code is code]
 
 
-def edit(p: CompiledPolicy, rule_name: str, /, **changes: Any) -> CompiledPolicy:
+def edit(p: Rulebase, rule_name: str, /, **changes: Any) -> Rulebase:
     return replace(
         p, rules=tuple(replace(r, **changes) if r.name == rule_name else r for r in p.rules)
     )
 
 
-def move(p: CompiledPolicy, name: str, index: int) -> CompiledPolicy:
+def move(p: Rulebase, name: str, index: int) -> Rulebase:
     rules = [r for r in p.rules if r.name != name]
     rules.insert(index, p.rule(name))
     return replace(p, rules=tuple(rules))
@@ -145,7 +145,7 @@ def test_overbroad_and_permit_all_internet() -> None:
     assert Code.OVERBROAD_DOMAIN in codes(p)
     raw = raw_stack("obot-aks")
     raw["mcpServers"].append({"name": "open"})
-    allow_all = compile_policy(
+    allow_all = compile_rulebase(
         validate(with_changes(raw, kubernetes__obot={"defaultDenyAllEgress": False}))
     )
     hits = findings(allow_all, Code.PERMIT_ALL_INTERNET)
@@ -234,7 +234,7 @@ def test_kubernetes_selector_groups_cover_only_their_own_labels() -> None:
     assert group_covers(SmartGroup("ns", (Selector(SelectorKind.K8S, k8s_namespace="ns"),)), a)
 
 
-def _brute_force_shadows(p: CompiledPolicy) -> dict[str, str]:
+def _brute_force_shadows(p: Rulebase) -> dict[str, str]:
     """The definition: the first earlier rule that covers each rule, comparing every pair."""
     ctx = analysis._Context(p)
     out = {}
@@ -254,7 +254,7 @@ def _pod_rule(name: str, group: str, action: Action = Action.DENY) -> Rule:
         action=action,
         src=(group,),
         dst=("Anywhere",),
-        policy=f"obot-mcp/{name}",
+        firewall_policy=f"obot-mcp/{name}",
     )
 
 

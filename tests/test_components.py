@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 import yaml
 
-from mcp_containment import offline
-from mcp_containment.aviatrix import dcf, package
-from mcp_containment.config import load_file
-from mcp_containment.egress import crd, firewallpolicy
-from mcp_containment.egress.model import Layer
-from mcp_containment.egress.ruleset import compile_policy
-from mcp_containment.offline import Capture, CapturedResource
-from mcp_containment.spec import Spec
-from mcp_containment.validation import validate
+from mcp_containment.compile import firewallpolicy
+from mcp_containment.compile.ruleset import compile_rulebase
+from mcp_containment.config.load import load_file
+from mcp_containment.config.schema import Spec
+from mcp_containment.config.validate import validate
+from mcp_containment.core import crd
+from mcp_containment.core.model import Layer
+from mcp_containment.infra.aviatrix import dcf, package
+from mcp_containment.offline import runtime as offline
+from mcp_containment.offline.runtime import Capture, CapturedResource
 
 from .helpers import EXAMPLE_STACKS, ROOT, raw_stack, with_changes
 
@@ -154,7 +155,7 @@ def test_foundry_is_bound_to_the_routed_subnet_and_protected() -> None:
     assert account.inputs["properties"]["publicNetworkAccess"] == "Disabled"
     # Never before the subnet and its UDR, nor before the DCF rulesets exist.
     assert {agents.urn, rt.urn} <= set(account.depends_on)
-    assert any("DcfPolicy" in u for u in account.depends_on)
+    assert any("DcfRulebase" in u for u in account.depends_on)
     host = one(c, CAP_HOST)
     assert host.inputs["capabilityHostProperties"]["customerSubnet"] == agents.id
     for r in (account, host):
@@ -191,7 +192,7 @@ def test_transit_attachment_and_controller_wide_default_deny() -> None:
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_rulesets_declare_the_compiled_rules_in_order(stack: str) -> None:
     c = planned(stack)
-    policy = compile_policy(spec_of(stack))
+    policy = compile_rulebase(spec_of(stack))
     uuids = {r.outputs["uuid"]: r.inputs["name"] for r in c.of_type(SMART_GROUP)}
     uuids |= {r.outputs["uuid"]: r.inputs["name"] for r in c.of_type(WEB_GROUP)}
     uuids |= {g.uuid: g.name for g in policy.smart_groups if g.managed and g.uuid}
@@ -208,7 +209,7 @@ def test_rulesets_declare_the_compiled_rules_in_order(stack: str) -> None:
         for raw, rule in zip(got, want, strict=True):
             assert raw["priority"] == rule.priority
             assert raw["action"] == rule.action.value
-            assert raw["watch"] is rule.watch
+            assert raw["watch"] is rule.monitor
             assert raw["logging"] is True
             assert tuple(uuids[u] for u in raw["srcSmartGroups"]) == rule.src
             assert tuple(uuids[u] for u in raw["dstSmartGroups"]) == rule.dst
@@ -295,7 +296,7 @@ def test_cluster_onboarding_precedes_the_rulesets() -> None:
     spec = spec_of("obot-eks")
     onboarding = one(c, "aviatrix:index/kubernetesCluster:KubernetesCluster")
     assert onboarding.inputs == {"clusterId": spec.kubernetes.cluster_id, "useCspCredentials": True}
-    dcf = one(c, "mcp-containment:aviatrix:DcfPolicy")
+    dcf = one(c, "mcp-containment:aviatrix:DcfRulebase")
     assert onboarding.urn in dcf.depends_on
 
 

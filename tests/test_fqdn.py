@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_containment.egress.fqdn import (
+from mcp_containment.core.fqdn import (
     DomainError,
     DomainIndex,
     check_platform_pattern,

@@ -6,9 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from mcp_containment.config import load_file, load_stack
-from mcp_containment.lock import build_lock, lock_document, read_outputs, write_lock
-from mcp_containment.policies import policy_config
+from mcp_containment.config.load import load_file, load_stack
+from mcp_containment.config.lock import build_lock, lock_document, read_outputs, write_lock
+from mcp_containment.crossguard.policy_config import stack_facts
 
 from .helpers import STACKS_DIR
 
@@ -57,6 +57,6 @@ def test_write_keeps_comments_and_the_file_still_validates(tmp_path: Path) -> No
     assert relocked.lock.gateway_private_ip == "10.40.0.4"
     assert relocked.network == spec.network  # nothing else moved
     # The lock reaches the policy pack through policy config.
-    assert policy_config(relocked)["subnet-immutability"]["lock"]["agentSubnetCidr"] == (
+    assert stack_facts(relocked)["subnet-immutability"]["lock"]["agentSubnetCidr"] == (
         "10.40.1.0/24"
     )

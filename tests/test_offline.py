@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure_native
 
-from mcp_containment import offline
+from mcp_containment.offline import runtime as offline
 
 
 def _program() -> None:

@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
-from mcp_containment import offline, policies
-from mcp_containment.lock import build_lock
-from mcp_containment.offline import Capture
-from mcp_containment.policies import Level, Violation
-from mcp_containment.spec import Spec
-from mcp_containment.validation import validate
+from mcp_containment.config.lock import build_lock
+from mcp_containment.config.schema import Spec
+from mcp_containment.config.validate import validate
+from mcp_containment.crossguard.policies import POLICIES
+from mcp_containment.crossguard.policy_config import stack_facts
+from mcp_containment.crossguard.registry import Level, Violation
+from mcp_containment.offline import runner, runtime
+from mcp_containment.offline.runtime import Capture
 
 from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
 
@@ -32,11 +34,11 @@ Props = dict[str, Any]
 @cache
 def example(name: str) -> tuple[Spec, Capture]:
     spec = validate(raw_stack(name))
-    return spec, offline.plan(spec)
+    return spec, runtime.plan(spec)
 
 
 def run_check(spec: Spec, capture: Capture, *extra: dict[str, Any]) -> list[Violation]:
-    return offline.check(capture, [policies.policy_config(spec), *extra])
+    return runner.check(capture, [stack_facts(spec), *extra])
 
 
 def changed(
@@ -75,7 +77,7 @@ def fired(violations: list[Violation], policy: str) -> list[Violation]:
 
 def planned_spec(base: str, **changes: Any) -> tuple[Spec, Capture]:
     spec = validate(with_changes(raw_stack(base), **changes))
-    return spec, offline.plan(spec)
+    return spec, runtime.plan(spec)
 
 
 RULESET = "aviatrix:index/dcfRuleset:DcfRuleset"
@@ -100,7 +102,7 @@ def _lock_mismatch() -> tuple[Spec, Capture]:
     moved = with_changes(raw_stack("foundry-prod"), network__agentSubnet="10.40.4.0/24")
     moved["lock"] = locked.model_dump(by_alias=True, exclude_none=True, mode="json")
     spec = validate(moved)
-    return spec, offline.plan(spec)
+    return spec, runtime.plan(spec)
 
 
 def _threat_after_permit() -> tuple[Spec, Capture]:
@@ -218,7 +220,7 @@ FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
 
 
 def test_every_policy_has_a_failing_fixture() -> None:
-    assert set(FAILING) == {p.name for p in policies.POLICIES}
+    assert set(FAILING) == {p.name for p in POLICIES}
 
 
 @pytest.mark.parametrize("policy", sorted(FAILING))
@@ -251,7 +253,7 @@ def test_no_policy_is_vacuous() -> None:
     fired_somewhere = set()
     for _, _, build in FAILING.values():
         fired_somewhere |= {v.policy for v in run_check(*build())}
-    assert fired_somewhere == {p.name for p in policies.POLICIES}
+    assert fired_somewhere == {p.name for p in POLICIES}
 
 
 def test_teardown_acknowledgement_lets_a_locked_change_through() -> None:
@@ -263,7 +265,7 @@ def test_teardown_acknowledgement_lets_a_locked_change_through() -> None:
         "teardownAcknowledged": "CHG-1234: move agents to a larger subnet",
     }
     acked = validate(raw)
-    assert not fired(run_check(acked, offline.plan(acked)), "subnet-immutability")
+    assert not fired(run_check(acked, runtime.plan(acked)), "subnet-immutability")
 
 
 def test_a_matching_lock_passes_and_names_nothing() -> None:
@@ -273,7 +275,7 @@ def test_a_matching_lock_passes_and_names_nothing() -> None:
         by_alias=True, exclude_none=True, mode="json"
     )
     locked = validate(raw)
-    assert not fired(run_check(locked, offline.plan(locked)), "subnet-immutability")
+    assert not fired(run_check(locked, runtime.plan(locked)), "subnet-immutability")
 
 
 def test_policy_config_file_can_lower_a_mandatory_policy() -> None:
@@ -291,5 +293,5 @@ def test_default_allow_server_is_refused_in_production() -> None:
     raw = with_changes(raw_stack("obot-aks"), kubernetes__obot__defaultDenyAllEgress=False)
     raw["mcpServers"] = [{"name": "open"}]
     spec = validate(raw)
-    hits = fired(run_check(spec, offline.plan(spec)), "mcp-server-firewall-policy")
+    hits = fired(run_check(spec, runtime.plan(spec)), "mcp-server-firewall-policy")
     assert any("*" in v.message for v in hits), [v.message for v in hits]

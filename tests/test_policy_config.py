@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from mcp_containment import policies
-from mcp_containment.policies import Level, Resource, check_routing, merge_config
+from mcp_containment.crossguard.checks.network import check_routing
+from mcp_containment.crossguard.policy_config import merge_config, unknown_policies
+from mcp_containment.crossguard.registry import Level
+from mcp_containment.crossguard.resources import Resource
 
 
 def test_defaults_are_schema_defaults_and_policy_levels() -> None:
@@ -39,7 +41,7 @@ def test_all_properties_only_reach_policies_that_declare_them() -> None:
 
 
 def test_unknown_policy_names_are_reported() -> None:
-    assert policies.unknown_policies([{"all": "advisory", "subnet-immutabilty": "advisory"}]) == [
+    assert unknown_policies([{"all": "advisory", "subnet-immutabilty": "advisory"}]) == [
         "subnet-immutabilty"
     ]
 

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mcp_containment.cli import app
-from mcp_containment.config import load_file
-from mcp_containment.egress.replay import LogError, parse_flow, replay, replay_file
+from mcp_containment.compile.replay import LogError, parse_flow, replay, replay_file
+from mcp_containment.config.load import load_file
 
 from .helpers import STACKS_DIR
 

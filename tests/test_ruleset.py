@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
-from mcp_containment.egress import catalog, crd
-from mcp_containment.egress.firewallpolicy import effective_domains, generate, truncate_name
-from mcp_containment.egress.model import Action, Decrypt, Layer, PortRange, Protocol
-from mcp_containment.egress.ruleset import compile_policy
-from mcp_containment.spec import McpServer
-from mcp_containment.validation import validate
+from mcp_containment.compile.firewallpolicy import effective_domains, generate, truncate_name
+from mcp_containment.compile.ruleset import compile_rulebase
+from mcp_containment.config.schema import McpServer
+from mcp_containment.config.validate import validate
+from mcp_containment.core import crd
+from mcp_containment.core.model import Action, Decrypt, Layer, PortRange, Protocol
+from mcp_containment.core.platform import platform
 
 from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
 
@@ -21,7 +22,7 @@ def _spec(name: str, **changes: Any) -> Any:
 
 
 def test_foundry_ruleset_is_the_six_rules_of_the_design() -> None:
-    policy = compile_policy(_spec("foundry-prod"))
+    policy = compile_rulebase(_spec("foundry-prod"))
     table = [
         (r.priority, r.name, r.action, r.protocol, r.decrypt_policy, r.layer) for r in policy.rules
     ]
@@ -43,7 +44,7 @@ def test_foundry_ruleset_is_the_six_rules_of_the_design() -> None:
 
 def test_foundry_groups_follow_the_blueprint() -> None:
     spec = _spec("foundry-prod")
-    policy = compile_policy(spec)
+    policy = compile_rulebase(spec)
     agents = policy.group("foundry-agents").selectors[0]
     assert (agents.kind.value, agents.account_name, agents.name, agents.cidr) == (
         "subnet",
@@ -66,7 +67,7 @@ def test_foundry_groups_follow_the_blueprint() -> None:
         for g in policy.rule("allow-aca-svctag").dst
     )
     aca = policy.web_group("aca-requirements-fqdns").domains
-    assert set(aca) == set(catalog.platform().aca_fqdns)
+    assert set(aca) == set(platform().aca_fqdns)
     assert "*.data.mcr.microsoft.com" in aca and "login.microsoft.com" in aca
     assert policy.web_group("foundry-tool-calls").domains == tuple(
         sorted(spec.egress.tool_calls.domains)
@@ -78,19 +79,19 @@ def test_foundry_groups_follow_the_blueprint() -> None:
 
 
 def test_rule_six_only_with_east_west() -> None:
-    policy = compile_policy(_spec("foundry-dev"))
+    policy = compile_rulebase(_spec("foundry-dev"))
     assert [r.name for r in policy.rules][-1] == "default-deny-internet"
     assert "deny-east-west" not in {r.name for r in policy.rules}
 
 
 def test_tool_call_decrypt_follows_config() -> None:
-    policy = compile_policy(_spec("foundry-prod", egress__toolCalls={"domains": ["api.x.com"]}))
+    policy = compile_rulebase(_spec("foundry-prod", egress__toolCalls={"domains": ["api.x.com"]}))
     assert policy.rule("allow-tool-calls").decrypt_policy is Decrypt.NOT_ALLOWED
 
 
 def test_modes_from_mode_and_rule_modes() -> None:
     spec = _spec("foundry-dev", egress__ruleModes={"default-deny-internet": "enforce"})
-    watch = {r.name: r.watch for r in compile_policy(spec).rules}
+    watch = {r.name: r.monitor for r in compile_rulebase(spec).rules}
     assert watch == {
         "deny-threat-intel": True,
         "allow-aca-fqdn": True,
@@ -101,7 +102,7 @@ def test_modes_from_mode_and_rule_modes() -> None:
 
 
 def test_kubernetes_layering() -> None:
-    policy = compile_policy(_spec("obot-aks"))
+    policy = compile_rulebase(_spec("obot-aks"))
     layers = [r.layer for r in policy.rules]
     assert layers == sorted(layers), "rules must already be in layer order"
     names = [r.name for r in policy.rules]
@@ -130,7 +131,7 @@ def test_kubernetes_layering() -> None:
 
 
 def test_cluster_infra_is_regional_data() -> None:
-    domains = compile_policy(_spec("obot-eks")).web_group("cluster-infra-fqdns").domains
+    domains = compile_rulebase(_spec("obot-eks")).web_group("cluster-infra-fqdns").domains
     assert "api.ecr.us-east-1.amazonaws.com" in domains
     assert "*.dkr.ecr.us-east-1.amazonaws.com" in domains
     assert not any("{region}" in d for d in domains)
@@ -138,7 +139,7 @@ def test_cluster_infra_is_regional_data() -> None:
 
 @pytest.mark.parametrize("name", EXAMPLE_STACKS)
 def test_compilation_is_deterministic(name: str) -> None:
-    assert compile_policy(_spec(name)) == compile_policy(_spec(name))
+    assert compile_rulebase(_spec(name)) == compile_rulebase(_spec(name))
 
 
 # --- FirewallPolicy generation --------------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_compilation_is_deterministic(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["obot-aks", "obot-eks"])
 def test_every_generated_firewall_policy_validates_against_the_crd(name: str) -> None:
-    policies = compile_policy(_spec(name)).firewall_policies
+    policies = compile_rulebase(_spec(name)).firewall_policies
     assert policies
     for obj in policies:
         assert crd.errors(obj) == [], obj["metadata"]["name"]

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from mcp_containment.config import load_stack
-from mcp_containment.egress.simulate import FlowError, simulate
-from mcp_containment.spec import Spec
-from mcp_containment.validation import validate
+from mcp_containment.compile.flows import FlowError, simulate
+from mcp_containment.config.load import load_stack
+from mcp_containment.config.schema import Spec
+from mcp_containment.config.validate import validate
 
 from .helpers import STACKS_DIR, raw_stack, with_changes
 

@@ -11,14 +11,14 @@ import pulumi.runtime.config as runtime_config
 import pytest
 import yaml
 
-from mcp_containment.config import (
+from mcp_containment.config.load import (
     load_file,
     load_pulumi_config,
     load_stack,
     raw_from_stack_config,
 )
-from mcp_containment.spec import Spec
-from mcp_containment.validation import SpecError, issues_of, validate
+from mcp_containment.config.schema import Spec
+from mcp_containment.config.validate import SpecError, issues_of, validate
 
 from .helpers import EXAMPLE_STACKS, ROOT, paths, raw_stack, with_changes
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mcp_containment.egress.fqdn import DomainError, check_egress_domain, normalize
-from mcp_containment.spec import parse_version
-from mcp_containment.validation import issues_of
+from mcp_containment.config.validate import issues_of
+from mcp_containment.core.fqdn import DomainError, check_egress_domain, normalize
+from mcp_containment.core.versions import parse_controller_version as parse_version
 
 from .helpers import paths, raw_stack, with_changes
 

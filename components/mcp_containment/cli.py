@@ -1,29 +1,29 @@
 """``containment``: validate, plan, check, simulate, replay and lock a stack, offline.
 
-Exit codes (DESIGN §4): 0 ok, 1 mandatory policy violations (``check``), 2 invalid input.
-Every command takes ``--stack NAME`` (``stacks/Pulumi.NAME.yaml``) or ``--config FILE``, and
-``--json`` for machines.
+Exit codes: 0 ok, 1 mandatory policy violations (``check``), 2 invalid input. Every stack
+command takes ``--stack NAME`` (``stacks/Pulumi.NAME.yaml``) or ``--config FILE``, and
+``--json`` for machines. Heavy modules (the Pulumi SDKs, the policy pack) are imported by the
+commands that use them, so ``validate`` starts fast.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
-from . import policies
-from .config import load_file, stack_file
-from .egress.analysis import analyze
-from .egress.export import policy_json, ruleset_rows
-from .egress.ruleset import compile_policy
-from .egress.simulate import FlowError
-from .egress.simulate import simulate as run_simulation
-from .lock import build_lock, lock_document, read_outputs, write_lock
-from .spec import Spec
-from .validation import Issue, SpecError
+from . import __version__
+from .config.load import load_file, stack_file
+from .config.schema import Spec
+from .config.validate import Issue, SpecError
 
 app = typer.Typer(
     name="containment",
@@ -49,8 +49,86 @@ StacksDirOpt = Annotated[
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The stack a command works on, and how it reports."""
+
+    stack: str | None
+    config: Path | None
+    stacks_dir: Path
+    as_json: bool
+
+    @property
+    def path(self) -> Path:
+        if (self.stack is None) == (self.config is None):
+            fail(
+                [Issue("--stack/--config", "give exactly one of --stack NAME or --config FILE")],
+                self.as_json,
+            )
+        return (
+            self.config
+            if self.config is not None
+            else stack_file(self.stack or "", self.stacks_dir)
+        )
+
+    def spec(self) -> Spec:
+        """Load and validate, or print every problem and exit 2."""
+        try:
+            return load_file(self.path)
+        except SpecError as exc:
+            fail(exc.issues, self.as_json)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_TARGET_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+    for name, hint, default in (
+        ("stack", StackOpt, None),
+        ("config", ConfigOpt, None),
+        ("as_json", JsonOpt, False),
+        ("stacks_dir", StacksDirOpt, Path("stacks")),
+    )
+]
+
+
+def stack_command(fn: Callable[..., R]) -> Callable[..., R]:
+    """Give a command the options every stack command takes; it receives them as a
+    :class:`Target` in its first parameter."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in list(inspect.signature(fn).parameters.values())[1:]
+    ]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> R:
+        target = Target(
+            kwargs.pop("stack"),
+            kwargs.pop("config"),
+            kwargs.pop("stacks_dir"),
+            kwargs.pop("as_json"),
+        )
+        return fn(target, **kwargs)
+
+    command.__signature__ = inspect.Signature(own + _TARGET_PARAMETERS)  # type: ignore[attr-defined]
+    return command
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"containment {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
     """Egress containment for MCP servers and AI agents."""
 
 
@@ -70,71 +148,50 @@ def fail(issues: list[Issue], as_json: bool) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-def config_path(stack: str | None, config: Path | None, stacks_dir: Path) -> Path:
-    if (stack is None) == (config is None):
-        raise typer.BadParameter("give exactly one of --stack NAME or --config FILE")
-    return config if config is not None else stack_file(stack or "", stacks_dir)
-
-
-def load_spec(stack: str | None, config: Path | None, stacks_dir: Path, as_json: bool) -> Spec:
-    """Load and validate, or print every problem and exit 2."""
-    try:
-        return load_file(config_path(stack, config, stacks_dir))
-    except SpecError as exc:
-        fail(exc.issues, as_json)
-
-
 @app.command()
-def validate(
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-    stacks_dir: StacksDirOpt = Path("stacks"),
-) -> None:
+@stack_command
+def validate(target: Target) -> None:
     """Parse and validate a stack config: exit 0 when valid, 2 with every problem when not."""
-    spec = load_spec(stack, config, stacks_dir, as_json)
-    if as_json:
+    spec = target.spec()
+    if target.as_json:
         emit_json({"valid": True, "errors": []})
+        return
+    if spec.foundry.enabled:
+        kind = "Foundry agents"
+    elif spec.kubernetes.enabled:
+        kind = f"{len(spec.mcp_servers)} MCP server(s) on Kubernetes"
     else:
-        kind = (
-            "Foundry agents"
-            if spec.foundry.enabled
-            else (
-                f"{len(spec.mcp_servers)} MCP server(s) on Kubernetes"
-                if spec.kubernetes.enabled
-                else "gateway only"
-            )
-        )
-        typer.echo(f"valid: {spec.environment} on {spec.cloud.value}, {kind}")
+        kind = "gateway only"
+    typer.echo(f"valid: {spec.environment} on {spec.cloud.value}, {kind}")
 
 
 @app.command()
+@stack_command
 def simulate(
+    target: Target,
     src: Annotated[str, typer.Option("--src", help="IPv4, group:NAME or pod:NAMESPACE/SERVER.")],
     dst: Annotated[str, typer.Option("--dst", help="FQDN, IPv4 or svctag:TAG.")],
     port: Annotated[int, typer.Option("--port", help="Destination port.")] = 443,
     protocol: Annotated[str, typer.Option("--protocol", help="tcp, udp or icmp.")] = "tcp",
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-    stacks_dir: StacksDirOpt = Path("stacks"),
 ) -> None:
-    """First-match verdict for one flow over the whole layered policy, with its audit record."""
-    spec = load_spec(stack, config, stacks_dir, as_json)
+    """First-match verdict for one flow over the whole layered rulebase, with its audit record."""
+    from .compile.flows import simulate as run_simulation  # noqa: PLC0415
+    from .core.evaluate import FlowError  # noqa: PLC0415
+
+    spec = target.spec()
     try:
         verdict = run_simulation(spec, src, dst, port, protocol)
     except FlowError as exc:
         path, _, message = str(exc).partition(": ")
-        fail([Issue(path, message)], as_json)
-    if as_json:
+        fail([Issue(path, message)], target.as_json)
+    if target.as_json:
         emit_json(verdict.to_json())
         return
     rule = verdict.rule.name if verdict.rule else "DCF default action"
     mode = "enforced" if verdict.enforced else f"monitor: would {verdict.would_action.value}"
     typer.echo(f"{verdict.verdict.value}  {src} -> {dst}:{port}/{protocol.lower()}")
     typer.echo(f"  rule:  {rule} ({verdict.layer.label}, {mode})")
-    audit = verdict.audit()
-    typer.echo(f"  audit: {json.dumps(audit, sort_keys=True)}")
+    typer.echo(f"  audit: {json.dumps(verdict.audit(), sort_keys=True)}")
 
 
 def _table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
@@ -150,33 +207,33 @@ def _table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
 
 
 @app.command()
-def plan(
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-    stacks_dir: StacksDirOpt = Path("stacks"),
-) -> None:
+@stack_command
+def plan(target: Target) -> None:
     """Run the program offline (mocked engine): resources, ruleset, groups, FirewallPolicies."""
-    spec = load_spec(stack, config, stacks_dir, as_json)
-    from . import offline  # noqa: PLC0415 - loads the Pulumi SDKs; validate/simulate do not
+    from .compile.ruleset import compile_rulebase  # noqa: PLC0415
+    from .core.analysis import analyze  # noqa: PLC0415
+    from .core.export import rulebase_json, ruleset_rows  # noqa: PLC0415
+    from .offline.runtime import plan as run_plan  # noqa: PLC0415 - loads the Pulumi SDKs
 
-    capture = offline.plan(spec)
-    policy = compile_policy(spec)
-    findings = analyze(policy)
-    names = {r.urn: r.name for r in capture.resources}
-    if as_json:
+    spec = target.spec()
+    capture = run_plan(spec)
+    rulebase = compile_rulebase(spec)
+    findings = analyze(rulebase)
+    if target.as_json:
+        names = {r.urn: r.name for r in capture.resources}
+        resources = [
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": names.get(r.parent or ""),
+                "inputs": r.inputs,
+            }
+            for r in capture.resources
+        ]
         emit_json(
             {
-                "resources": [
-                    {
-                        "type": r.type,
-                        "name": r.name,
-                        "parent": names.get(r.parent or ""),
-                        "inputs": r.inputs,
-                    }
-                    for r in capture.resources
-                ],
-                **policy_json(policy),
+                "resources": resources,
+                **rulebase_json(rulebase),
                 "findings": [f.to_json() for f in findings],
             }
         )
@@ -192,97 +249,99 @@ def plan(
     _table(
         "ruleset, in evaluation order",
         ["#", "pri", "rule", "layer", "action", "match", "TLS", "mode"],
-        ruleset_rows(policy),
+        ruleset_rows(rulebase),
     )
     for f in findings:
         typer.echo(f"{f.severity.value}: {f.message}")
 
 
+def _policy_config_layer(path: Path, as_json: bool) -> dict[str, Any]:
+    from .crossguard.policy_config import unknown_policies  # noqa: PLC0415
+
+    try:
+        extra = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail([Issue("--policy-config", str(exc))], as_json)
+    if not isinstance(extra, dict):
+        fail([Issue("--policy-config", "must be a JSON object")], as_json)
+    unknown = unknown_policies([extra])
+    if unknown:
+        fail([Issue("--policy-config", f"unknown policies: {', '.join(unknown)}")], as_json)
+    return extra
+
+
 @app.command()
+@stack_command
 def check(
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
+    target: Target,
     policy_config: Annotated[
         Path | None,
         typer.Option("--policy-config", help="Policy config file, as for --policy-pack-config."),
     ] = None,
-    as_json: JsonOpt = False,
-    stacks_dir: StacksDirOpt = Path("stacks"),
 ) -> None:
     """plan + every policy of the pack in-process: exit 1 on mandatory violations."""
-    spec = load_spec(stack, config, stacks_dir, as_json)
-    layers: list[dict[str, Any]] = [policies.policy_config(spec)]
-    if policy_config is not None:
-        try:
-            extra = json.loads(policy_config.read_text())
-        except (OSError, ValueError) as exc:
-            fail([Issue("--policy-config", str(exc))], as_json)
-        if not isinstance(extra, dict):
-            fail([Issue("--policy-config", "must be a JSON object")], as_json)
-        unknown = policies.unknown_policies([extra])
-        if unknown:
-            fail([Issue("--policy-config", f"unknown policies: {', '.join(unknown)}")], as_json)
-        layers.append(extra)
-    from . import offline  # noqa: PLC0415
+    from .crossguard.policy_config import stack_facts  # noqa: PLC0415
+    from .crossguard.registry import Level  # noqa: PLC0415
+    from .offline.runner import check as run_check  # noqa: PLC0415
+    from .offline.runtime import plan as run_plan  # noqa: PLC0415
 
+    spec = target.spec()
+    layers: list[dict[str, Any]] = [stack_facts(spec)]
+    if policy_config is not None:
+        layers.append(_policy_config_layer(policy_config, target.as_json))
     try:
-        violations = offline.check(offline.plan(spec), layers)
+        violations = run_check(run_plan(spec), layers)
     except ValueError as exc:
-        fail([Issue("--policy-config", str(exc))], as_json)
-    mandatory = [v for v in violations if v.level is policies.Level.MANDATORY]
-    if as_json:
+        fail([Issue("--policy-config", str(exc))], target.as_json)
+    mandatory = [v for v in violations if v.level is Level.MANDATORY]
+    if target.as_json:
         emit_json({"violations": [v.to_json() for v in violations]})
     else:
         for v in violations:
-            typer.echo(
-                f"{v.level.value:9} {v.policy}: {v.message}"
-                + (f"\n          at {v.resource}" if v.resource else "")
-            )
+            where = f"\n          at {v.resource}" if v.resource else ""
+            typer.echo(f"{v.level.value:9} {v.policy}: {v.message}{where}")
         typer.echo(f"{len(mandatory)} mandatory, {len(violations) - len(mandatory)} advisory")
     if mandatory:
         raise typer.Exit(EXIT_VIOLATIONS)
 
 
 @app.command("policy-config")
-def policy_config_cmd(
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
-    stacks_dir: StacksDirOpt = Path("stacks"),
-) -> None:
+@stack_command
+def policy_config_cmd(target: Target) -> None:
     """Print the policy config for `pulumi preview --policy-pack-config` (lock, production,
-    controller version: the stack facts CrossGuard cannot see)."""
-    spec = load_spec(stack, config, stacks_dir, True)
-    emit_json(policies.policy_config(spec))
+    controller version: the stack facts the pack reads)."""
+    from .crossguard.policy_config import stack_facts  # noqa: PLC0415
+
+    emit_json(stack_facts(target.spec()))
 
 
 @app.command()
+@stack_command
 def lock(
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
+    target: Target,
     from_outputs: Annotated[
         Path | None,
         typer.Option("--from-outputs", help="`pulumi stack output --json` of the deployed stack."),
     ] = None,
-    as_json: JsonOpt = False,
-    stacks_dir: StacksDirOpt = Path("stacks"),
 ) -> None:
     """Write the network lock into the stack file (comments are kept)."""
-    path = config_path(stack, config, stacks_dir)
-    spec = load_spec(stack, config, stacks_dir, as_json)
+    from .config.lock import build_lock, lock_document, read_outputs, write_lock  # noqa: PLC0415
+
+    spec = target.spec()
     outputs: dict[str, Any] = {}
     if from_outputs is not None:
         try:
             outputs = read_outputs(from_outputs)
         except (OSError, ValueError) as exc:
-            fail([Issue("--from-outputs", str(exc))], as_json)
+            fail([Issue("--from-outputs", str(exc))], target.as_json)
     new_lock = build_lock(spec, outputs)
-    write_lock(path, new_lock)
-    load_spec(None, path, stacks_dir, as_json)  # the file must still validate
+    write_lock(target.path, new_lock)
+    target.spec()  # the file must still validate
     doc = lock_document(new_lock)
-    if as_json:
-        emit_json({"stackFile": str(path), "lock": doc})
+    if target.as_json:
+        emit_json({"stackFile": str(target.path), "lock": doc})
         return
-    typer.echo(f"locked {path}:")
+    typer.echo(f"locked {target.path}:")
     for key, value in doc.items():
         typer.echo(f"  {key}: {value}")
     missing = [k for k in ("agentSubnetId", "gatewayPrivateIp") if k not in doc]
@@ -294,22 +353,20 @@ def lock(
 
 
 @app.command()
+@stack_command
 def replay(
+    target: Target,
     log: Annotated[
         Path, typer.Argument(help="Flow log: JSON lines or CSV, optionally gzipped (see README).")
     ],
-    stack: StackOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-    stacks_dir: StacksDirOpt = Path("stacks"),
 ) -> None:
     """Replay recorded flows as if every rule were enforced: what promotion would cut."""
-    spec = load_spec(stack, config, stacks_dir, as_json)
-    if not log.is_file():
-        fail([Issue("LOG", f"{log} is not a readable file")], as_json)
-    from .egress.replay import replay_file  # noqa: PLC0415
+    from .compile.replay import replay_file  # noqa: PLC0415
 
-    if as_json or not sys.stderr.isatty():
+    spec = target.spec()
+    if not log.is_file():
+        fail([Issue("LOG", f"{log} is not a readable file")], target.as_json)
+    if target.as_json or not sys.stderr.isatty():
         report = replay_file(spec, log)
     else:
         from rich.progress import Progress  # noqa: PLC0415 - a bar only for people
@@ -317,10 +374,14 @@ def replay(
         with Progress(transient=True) as bar:
             task = bar.add_task(f"replaying {log.name}", total=log.stat().st_size)
             report = replay_file(spec, log, lambda done: bar.update(task, completed=done))
-    if as_json:
-        emit_json(report.to_json())
-        return
     doc = report.to_json()
+    if target.as_json:
+        emit_json(doc)
+        return
+    _print_replay(doc)
+
+
+def _print_replay(doc: dict[str, Any]) -> None:
     typer.echo(
         f"{doc['lines']} lines, {doc['flows']} flows: {doc['wouldChange']} would be cut by "
         f"promotion, {doc['unchanged']} keep their verdict; {doc['badLines']} bad line(s)"

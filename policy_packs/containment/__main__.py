@@ -1,5 +1,5 @@
 """The mcp-containment policy pack: wiring only. The policies live in
-``mcp_containment.policies`` (constructing a PolicyPack starts the analyzer server, so tests
+``mcp_containment.crossguard`` (constructing a PolicyPack starts the analyzer server, so tests
 import the policies, never this module).
 
     pulumi preview --policy-pack policy_packs/containment \\
@@ -8,7 +8,8 @@ import the policies, never this module).
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from mcp_containment.policies import PACK, crossguard_policies
+from mcp_containment.crossguard.pack import crossguard_policies
+from mcp_containment.crossguard.registry import PACK
 
 PolicyPack(
     name=PACK,

@@ -1,0 +1,145 @@
+"""Flows as people and logs name them, resolved against a stack: the ``simulate`` command's
+``S`` and ``D`` forms and a recorded flow's source.
+
+``S`` is an IPv4 address, ``group:NAME`` or ``pod:NAMESPACE/SERVER``; ``D`` is a hostname, an
+IPv4 address or ``svctag:TAG``. Resolution needs the stack (which servers exist, where their
+pods get addresses); evaluation itself is :mod:`mcp_containment.core.evaluate`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from ipaddress import IPv4Address, IPv4Network
+
+from ..config.schema import PodIdentity, Spec
+from ..core import fqdn
+from ..core.evaluate import Evaluator, FlowError, Verdict, decide
+from ..core.groups import Endpoint
+from ..core.model import Protocol, Rulebase
+from .ruleset import compile_rulebase
+
+
+def _ip(text: str) -> IPv4Address | None:
+    if not text[:1].isdigit():
+        return None
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        return None
+
+
+def resolve_source(spec: Spec, rulebase: Rulebase, text: str) -> Endpoint:
+    """``S``: an IPv4 address, ``group:NAME`` or ``pod:NAMESPACE/SERVER``."""
+    text = text.strip()
+    if text.startswith("group:"):
+        name = text.removeprefix("group:")
+        try:
+            group = rulebase.group(name)
+        except KeyError:
+            known = ", ".join(g.name for g in rulebase.smart_groups if not g.managed)
+            raise FlowError(f"source: unknown group {name!r} (groups: {known})") from None
+        ranges = [s.cidr for s in group.selectors if s.cidr is not None]
+        network = IPv4Network(ranges[0]) if len(ranges) == 1 else None
+        k8s = next((s for s in group.selectors if s.k8s_namespace), None)
+        return Endpoint(
+            identity=f"group:{name}",
+            network=network,
+            namespace=k8s.k8s_namespace if k8s else None,
+            labels=k8s.tags if k8s else (),
+            member_of=name,
+        )
+    if text.startswith("pod:"):
+        ref = text.removeprefix("pod:")
+        namespace, _, server = ref.partition("/")
+        if not namespace or not server:
+            raise FlowError(f"source: {text!r} must be pod:NAMESPACE/SERVER")
+        if not spec.kubernetes.enabled:
+            raise FlowError("source: pod sources need kubernetes.enabled")
+        if namespace != spec.kubernetes.obot.mcp_namespace:
+            raise FlowError(
+                f"source: MCP servers run in namespace {spec.kubernetes.obot.mcp_namespace!r}, "
+                f"not {namespace!r}"
+            )
+        match = next((s for s in spec.mcp_servers if s.name == server), None)
+        if match is None:
+            known = ", ".join(s.name for s in spec.mcp_servers)
+            raise FlowError(f"source: unknown MCP server {server!r} (servers: {known})")
+        if spec.kubernetes.pod_identity is PodIdentity.CIDR and match.pod_cidrs:
+            network = IPv4Network(match.pod_cidrs[0])
+        else:
+            network = IPv4Network(spec.network.pod_subnet or spec.network.agent_subnet)
+        return Endpoint(
+            identity=f"pod:{namespace}/{server}",
+            network=network,
+            namespace=namespace,
+            labels=(("app", server),),
+        )
+    ip = _ip(text)
+    if ip is None:
+        raise FlowError(
+            f"source: {text!r} is not an IPv4 address, group:NAME or pod:NAMESPACE/SERVER"
+        )
+    return Endpoint(identity=str(ip), ip=ip)
+
+
+def resolve_destination(text: str) -> Endpoint:
+    """``D``: an FQDN, an IPv4 address or ``svctag:TAG``."""
+    text = text.strip()
+    if text.startswith("svctag:"):
+        tag = text.removeprefix("svctag:")
+        if not tag:
+            raise FlowError("destination: svctag: needs a service tag name")
+        return Endpoint(identity=text, svctag=tag)
+    ip = _ip(text)
+    if ip is not None:
+        return Endpoint(identity=str(ip), ip=ip)
+    if ":" in text:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            pass
+        else:
+            raise FlowError(f"destination: {text!r} is IPv6; only IPv4 is evaluated")
+    try:
+        host = fqdn.check_platform_pattern(text)
+    except fqdn.DomainError as exc:
+        raise FlowError(f"destination: {exc}") from None
+    if "*" in host:
+        raise FlowError(f"destination: {text!r} is a pattern, not a hostname")
+    return Endpoint(identity=host, host=host)
+
+
+def check_port(port: int) -> int:
+    if not 0 < port < 65536:
+        raise FlowError(f"port: {port} is out of range (1-65535)")
+    return port
+
+
+def check_protocol(name: str) -> Protocol:
+    proto = Protocol.parse(name)
+    if proto is None or proto is Protocol.ANY:
+        raise FlowError(f"protocol: {name!r} is not one of tcp, udp, icmp")
+    return proto
+
+
+def simulate(
+    spec: Spec,
+    src: str,
+    dst: str,
+    port: int = 443,
+    protocol: str = "tcp",
+    *,
+    rulebase: Rulebase | None = None,
+    now: datetime | None = None,
+) -> Verdict:
+    """Evaluate one flow over the whole layered rulebase of ``spec``."""
+    rulebase = rulebase or compile_rulebase(spec)
+    return decide(
+        Evaluator(rulebase),
+        resolve_source(spec, rulebase, src),
+        resolve_destination(dst),
+        check_port(port),
+        check_protocol(protocol),
+        now,
+    )

@@ -1,0 +1,353 @@
+"""Replay recorded flows against a stack's ruleset as if every rule were enforced.
+
+The brief's operating rule is to deploy rules in monitor mode and promote them one by one
+once production traffic shows nothing legitimate would be cut. This module answers that
+question from the gateway's flow log: for each rule, which flows would change from permit to
+deny when it is enforced, from whom, to where, and which allowlist entries would keep them
+working.
+
+The log is read by :mod:`mcp_containment.core.flowlog`; memory holds the per-rule aggregates
+(with distinct sources/destinations capped), never the flows.
+
+Semantics: a flow's first-matching rule is the same whether rules monitor or enforce (a
+matching monitor rule stops evaluation), so one evaluation gives both verdicts: the current
+one (a monitoring rule permits) and the promoted one (its own action). A flow changes when its
+rule monitors and denies. The verdict is ours, computed from the stack; the gateway's
+logged action is only compared, so a log recorded under an older ruleset still replays against
+the one about to be promoted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..config.schema import Spec
+from ..core import fqdn, names
+from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
+from ..core.flowlog import Flow, LogError, Progress, parse_flow, read_records
+from ..core.groups import Endpoint
+from ..core.model import Action, Protocol, Rule, Rulebase
+from .flows import resolve_source
+from .ruleset import compile_rulebase
+
+BAD_LINE_SAMPLES = 10
+DISTINCT_CAP = 10_000
+"""Distinct sources/destinations kept per rule; beyond it counts are reported as lower bounds."""
+LISTED = 20
+"""How many distinct sources/destinations a report lists per rule (sorted)."""
+_CACHE_LIMIT = 20_000
+"""Entries per resolution cache (sources, destinations); cleared when full."""
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class _Capped:
+    values: set[str] = field(default_factory=set)
+    overflow: bool = False
+
+    def add(self, value: str) -> None:
+        if value in self.values:
+            return
+        if len(self.values) >= DISTINCT_CAP:
+            self.overflow = True
+            return
+        self.values.add(value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": len(self.values),
+            "atLeast": self.overflow,
+            "sample": sorted(self.values)[:LISTED],
+        }
+
+
+@dataclass(slots=True)
+class RuleChange:
+    """Flows a rule would cut once enforced."""
+
+    rule: Rule
+    flows: int = 0
+    sources: _Capped = field(default_factory=_Capped)
+    destinations: _Capped = field(default_factory=_Capped)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    def add(self, flow: Flow, source: str, destination: str) -> None:
+        self.flows += 1
+        if source not in self.sources.values:
+            self.sources.add(source)
+        if destination not in self.destinations.values:
+            self.destinations.add(destination)
+        ts = flow.timestamp
+        if self.first_seen is None:
+            self.first_seen = self.last_seen = ts
+        elif ts < self.first_seen:
+            self.first_seen = ts
+        elif self.last_seen is not None and ts > self.last_seen:
+            self.last_seen = ts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.name,
+            "layer": self.rule.layer.label,
+            "action": self.rule.action.value,
+            "flows": self.flows,
+            "sources": self.sources.to_json(),
+            "destinations": self.destinations.to_json(),
+            "firstSeen": _iso(self.first_seen),
+            "lastSeen": _iso(self.last_seen),
+        }
+
+
+@dataclass(slots=True)
+class Suggestion:
+    """Allowlist entries that would keep one workload's cut flows working."""
+
+    workload: str
+    config_key: str
+    add: _Capped = field(default_factory=_Capped)
+    unsuggestable: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workload": self.workload,
+            "configKey": self.config_key,
+            "add": sorted(self.add.values),
+            "unsuggestable": [
+                {"destination": d, "reason": r} for d, r in sorted(self.unsuggestable.items())
+            ],
+        }
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    stack: str
+    lines: int = 0
+    flows: int = 0
+    unchanged: int = 0
+    disagreements: int = 0
+    """Flows whose logged action differs from the current (as-deployed) verdict."""
+    bad_lines: int = 0
+    bad_samples: list[tuple[int, str]] = field(default_factory=list)
+    changes: dict[str, RuleChange] = field(default_factory=dict)
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return sum(c.flows for c in self.changes.values())
+
+    def bad(self, line: int, reason: str) -> None:
+        self.bad_lines += 1
+        if len(self.bad_samples) < BAD_LINE_SAMPLES:
+            self.bad_samples.append((line, reason))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "lines": self.lines,
+            "flows": self.flows,
+            "wouldChange": self.changed,
+            "unchanged": self.unchanged,
+            "disagreements": self.disagreements,
+            "badLines": self.bad_lines,
+            "badLineSamples": [{"line": n, "reason": r} for n, r in self.bad_samples],
+            "rules": [c.to_json() for c in self._ordered_changes()],
+            "suggestions": [s.to_json() for _, s in sorted(self.suggestions.items())],
+        }
+
+    def _ordered_changes(self) -> list[RuleChange]:
+        order = {}
+        for c in self.changes.values():
+            order[c.rule.name] = (-c.flows, c.rule.layer, c.rule.priority, c.rule.name)
+        return sorted(self.changes.values(), key=lambda c: order[c.rule.name])
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat().replace("+00:00", "Z") if ts else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    rule: int
+    workload: str
+    config_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    prepared: PreparedSource
+    workload: str
+    config_key: str
+
+
+class Replayer:
+    """Evaluates flows of one stack. Sources and destinations are resolved once each (a log
+    has a few hundred sources and a few thousand names); a flow is then one short first-match
+    loop. The caches are bounded, so memory stays flat however long the log."""
+
+    def __init__(self, spec: Spec, rulebase: Rulebase | None = None) -> None:
+        self.spec = spec
+        self.rulebase = rulebase or compile_rulebase(spec)
+        self.ev = Evaluator(self.rulebase)
+        self._sources: dict[str, _Source | LogError] = {}
+        self._destinations: dict[tuple[str | None, str | None], PreparedDestination | LogError] = {}
+
+    def outcome(self, flow: Flow) -> _Outcome:
+        src = self._sources.get(flow.source)
+        if src is None:
+            src = _bounded(self._sources, flow.source, self._source(flow.source))
+        dst = self._destinations.get((flow.destination, flow.destination_ip))
+        if dst is None:
+            dst = _bounded(
+                self._destinations,
+                (flow.destination, flow.destination_ip),
+                self._destination(flow.destination, flow.destination_ip),
+            )
+        if isinstance(src, LogError):
+            raise src
+        if isinstance(dst, LogError):
+            raise dst
+        idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
+        return _Outcome(idx, src.workload, src.config_key)
+
+    def _source(self, text: str) -> _Source | LogError:
+        try:
+            ep = resolve_source(self.spec, self.rulebase, text)
+        except FlowError as exc:
+            return LogError(str(exc))
+        prepared = self.ev.prepare_source(ep)
+        workload, key = self._workload(ep, prepared.mask)
+        return _Source(prepared, workload, key)
+
+    def _destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | LogError:
+        ip = None
+        if ip_text is not None:
+            try:
+                ip = IPv4Address(ip_text)
+            except ValueError:
+                return LogError(f"destinationIp: {ip_text!r} is not an IPv4 address")
+        return self.ev.prepare_destination(Endpoint(identity=host or str(ip), ip=ip, host=host))
+
+    def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
+        """Who the flow belongs to, and where an allowlist entry for it is declared."""
+        if src.identity.startswith("pod:"):
+            server = src.identity.rsplit("/", 1)[-1]
+            index = next(i for i, s in enumerate(self.spec.mcp_servers) if s.name == server)
+            return f"mcp-server:{server}", f"mcpServers[{index}].egressDomains"
+        groups = self.ev.identity_groups(mask)
+        if names.FOUNDRY_AGENTS in groups:
+            return "agent-subnet", "egress.toolCalls.domains"
+        for index, mcp in enumerate(self.spec.mcp_servers):
+            for cidr in mcp.pod_cidrs:
+                if src.ip is not None and src.ip in IPv4Network(cidr):
+                    return f"mcp-server:{mcp.name}", f"mcpServers[{index}].egressDomains"
+        if groups:
+            return f"group:{groups[0]}", "platform data (egress/data/platform.yaml)"
+        return f"ip:{src.identity}", "no group: the source is outside this stack's workloads"
+
+    def current_action(self, idx: int) -> Action:
+        if idx == NO_MATCH:
+            return self.rulebase.default_action.action
+        rule = self.ev.rules[idx]
+        return Action.PERMIT if rule.monitor else rule.action
+
+
+def _bounded(cache: dict[K, V], key: K, value: V) -> V:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def replay(
+    spec: Spec,
+    records: Iterable[tuple[int, Mapping[str, Any] | LogError]],
+    *,
+    rulebase: Rulebase | None = None,
+) -> ReplayReport:
+    """Aggregate what enforcing every rule would change, over a stream of records."""
+    r = Replayer(spec, rulebase)
+    report = ReplayReport(stack=spec.environment)
+    rules = r.ev.rules
+    # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
+    current = [r.current_action(i).value for i in range(len(rules))]
+    current.append(r.rulebase.default_action.action.value)
+    cuts = [rule.monitor and rule.action is Action.DENY for rule in rules] + [False]
+    flows = unchanged = disagreements = 0
+    number = 0
+    # (rule, workload, destination, port, protocol) already turned into a suggestion.
+    suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
+    for number, record in records:
+        if isinstance(record, LogError):
+            report.bad(number, str(record))
+            continue
+        try:
+            flow = parse_flow(record)
+            out = r.outcome(flow)
+        except LogError as exc:
+            report.bad(number, str(exc))
+            continue
+        flows += 1
+        idx = out.rule
+        logged = flow.logged_action
+        if logged is not None and logged != current[idx]:
+            disagreements += 1
+        if not cuts[idx]:
+            unchanged += 1
+            continue
+        rule = rules[idx]
+        change = report.changes.get(rule.name)
+        if change is None:
+            change = report.changes[rule.name] = RuleChange(rule)
+        change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
+        key = (idx, out.workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
+        if key not in suggested:
+            if len(suggested) >= _CACHE_LIMIT:
+                suggested.clear()
+            suggested.add(key)
+            _suggest(report, out, flow, rule)
+    report.lines, report.flows = number, flows
+    report.unchanged, report.disagreements = unchanged, disagreements
+    return report
+
+
+def _suggest(report: ReplayReport, out: _Outcome, flow: Flow, rule: Rule) -> None:
+    s = report.suggestions.get(out.workload)
+    if s is None:
+        s = report.suggestions[out.workload] = Suggestion(out.workload, out.config_key)
+    if names.THREAT_GROUP in rule.dst:
+        s.unsuggestable[flow.destination or str(flow.destination_ip)] = (
+            "listed by threat intelligence: never allowlisted; investigate the workload"
+        )
+        return
+    if flow.destination is None:
+        s.unsuggestable[str(flow.destination_ip)] = (
+            "bare IP: the flow carried no hostname, and a WebGroup entry only matches SNI"
+        )
+        return
+    if flow.protocol is not Protocol.TCP or flow.port != 443:
+        s.unsuggestable[f"{flow.destination}:{flow.port}/{flow.protocol.value.lower()}"] = (
+            "allowlist entries permit TCP/443 only; this flow needs a rule of its own"
+        )
+        return
+    if flow.destination in s.add.values or flow.destination in s.unsuggestable:
+        return
+    try:
+        # The same rules the config applies to egressDomains: what we suggest, it accepts.
+        s.add.add(fqdn.check_egress_domain(flow.destination))
+    except fqdn.DomainError as exc:
+        s.unsuggestable[flow.destination] = str(exc)
+
+
+def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> ReplayReport:
+    return replay(spec, read_records(path, progress))
+
+
+__all__ = ["ReplayReport", "Replayer", "replay", "replay_file"]

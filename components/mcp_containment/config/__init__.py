@@ -1,0 +1,1 @@
+"""The stack config: its schema, cross-key validation, loading, names and the network lock."""

@@ -1,0 +1,38 @@
+"""Resource and object names derived from a spec.
+
+Names are part of what a preview diffs: they are computed in one place, from the spec alone,
+so the same config always yields the same names and the components, the ruleset (whose subnet
+SmartGroups select subnets by name) and the lock agree on them.
+"""
+
+from __future__ import annotations
+
+from .schema import Spec
+
+GATEWAY_SUBNET = "aviatrix-gateway"
+HA_GATEWAY_SUBNET = "aviatrix-gateway-ha"
+AGENT_SUBNET = "agents"
+POD_SUBNET = "pods"
+PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
+
+
+def prefix(spec: Spec) -> str:
+    return f"{spec.environment}-mcp"
+
+
+def vnet(spec: Spec) -> str:
+    return f"{prefix(spec)}-spoke"
+
+
+def resource_group(spec: Spec) -> str:
+    return f"{prefix(spec)}-rg"
+
+
+def route_table(spec: Spec) -> str:
+    return f"{prefix(spec)}-egress-rt"
+
+
+def subnet(spec: Spec, role: str) -> str:
+    """Subnet names are relative to the VNet/VPC, so they are the role alone (Azure), or the
+    role under the stack prefix (AWS Name tags are account-wide, so they carry the prefix)."""
+    return role if spec.cloud.value == "azure" else f"{prefix(spec)}-{role}"

@@ -1,0 +1,1 @@
+"""The checks, one module per family: network, DCF rules, Kubernetes."""

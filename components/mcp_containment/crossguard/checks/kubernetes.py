@@ -1,0 +1,59 @@
+"""Kubernetes checks: pinned charts, Obot's deny-all default, and each FirewallPolicy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ...core import analysis, band, crd
+from ...core.fqdn import MATCH_ALL
+from ...core.names import OBOT_DENY_ALL_EGRESS
+from ...core.versions import is_pinned_chart_version
+from .. import resources as res
+from ..resources import Resource
+
+
+def check_chart_pinned(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if r.type != res.HELM_RELEASE:
+        return
+    version = str(r.props.get("version") or "")
+    if not is_pinned_chart_version(version):
+        yield (
+            f"Helm release {r.props.get('chart')!r} is not pinned to an exact version "
+            f"({version or 'no version'}); previews would not be reproducible"
+        )
+
+
+def check_obot_deny_all(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if r.type != res.HELM_RELEASE or r.props.get("chart") != "obot":
+        return
+    value = res.find_key(r.props.get("values") or {}, OBOT_DENY_ALL_EGRESS)
+    if str(value).lower() != "true":
+        yield (
+            f"Obot's {OBOT_DENY_ALL_EGRESS} is {value!r}: MCP servers that declare no egress "
+            "domains would get allow-all egress"
+        )
+
+
+def check_server_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if r.type != res.FIREWALL_POLICY:
+        return
+    manifest: dict[str, Any] = {
+        "apiVersion": r.props.get("apiVersion"),
+        "kind": r.props.get("kind"),
+        "metadata": dict(r.props.get("metadata") or {}),
+        "spec": dict(r.props.get("spec") or {}),
+    }
+    errors = crd.errors(manifest)
+    for err in errors:
+        yield f"FirewallPolicy does not validate against the CRD: {err}"
+    if not errors:
+        for finding in analysis.unterminated_policies(band.to_rules(manifest).rules):
+            yield finding.message
+    if config.get("production"):
+        for wg in manifest["spec"].get("webGroups") or []:
+            if MATCH_ALL in (wg.get("domains") or []):
+                yield (
+                    f"FirewallPolicy permits every domain ('*', Obot's allow-all) in "
+                    f"production (webGroup {wg.get('name')!r})"
+                )

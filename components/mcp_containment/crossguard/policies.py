@@ -1,0 +1,131 @@
+"""The policies of the pack: what ``pulumi preview --policy-pack`` refuses, and
+``containment check`` too. Each entry names its check (in :mod:`.checks`), its level, the stack
+facts it reads and how to fix what it reports."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .checks import dcf, kubernetes, network
+from .registry import LOCK, PRODUCTION, RULE_FACTS, Level, PolicyDef
+
+POLICIES: Final[tuple[PolicyDef, ...]] = (
+    PolicyDef(
+        "subnet-immutability",
+        "Agent subnet, UDR, gateway IP and capability host subnet match the network lock.",
+        Level.MANDATORY,
+        "resource",
+        network.check_subnet_immutability,
+        LOCK,
+        remediation="Revert the network change, or record teardownAcknowledged in the lock "
+        "(containment lock) to accept a Foundry teardown deliberately.",
+    ),
+    PolicyDef(
+        "dcf-rule-ordering",
+        "Threat intel first, platform permits before default deny, default deny after the "
+        "Kubernetes band, east-west deny when transit-attached, no duplicates or shadowed "
+        "rules, default action DENY.",
+        Level.MANDATORY,
+        "stack",
+        dcf.findings_check(dcf.ORDERING),
+        RULE_FACTS,
+        remediation="Build rulesets with DcfRulebase from a compiled rulebase; extra rules go "
+        "in a named band, never before threat intel or after the default deny.",
+    ),
+    PolicyDef(
+        "dcf-decryption-scope",
+        "ACA rules never decrypted; only the tool-call rule may; per-rule decryption needs "
+        "controller 8.2+.",
+        Level.MANDATORY,
+        "stack",
+        dcf.findings_check(dcf.DECRYPTION),
+        RULE_FACTS,
+        remediation="Set egress.toolCalls.decrypt only on controller 8.2+, and never decrypt "
+        "Azure platform traffic.",
+    ),
+    PolicyDef(
+        "dcf-audit-logging",
+        "Every rule and the default action log.",
+        Level.MANDATORY,
+        "stack",
+        dcf.findings_check(dcf.AUDIT),
+        RULE_FACTS,
+        remediation="Turn logging on: the audit trail is what a SOC reads after a blocked "
+        "exfiltration attempt.",
+    ),
+    PolicyDef(
+        "dcf-default-deny-enforced-in-production",
+        "In production, default deny is enforced, not in monitor mode.",
+        Level.MANDATORY,
+        "stack",
+        dcf.check_default_deny_enforced,
+        RULE_FACTS,
+        remediation="Set egress.ruleModes.default-deny-internet: enforce (replay the flow log "
+        "first).",
+    ),
+    PolicyDef(
+        "dcf-rules-in-monitor-mode",
+        "Rules still in monitor mode (advisory: promote after replaying production flows).",
+        Level.ADVISORY,
+        "stack",
+        dcf.check_monitor_mode,
+        RULE_FACTS,
+        remediation="Run containment replay on the gateway's flow log, then set the rule's "
+        "mode to enforce.",
+    ),
+    PolicyDef(
+        "dcf-containment-breadth",
+        "No platform permit exposes storage to MCP pods; no permit to all of the internet "
+        "in production.",
+        Level.MANDATORY,
+        "stack",
+        dcf.check_containment_breadth,
+        RULE_FACTS,
+        remediation="Scope platform permits to nodes (set network.podSubnet), and permit "
+        "named domains only.",
+    ),
+    PolicyDef(
+        "kubernetes-chart-versions-pinned",
+        "Helm releases pin an exact chart version.",
+        Level.MANDATORY,
+        "resource",
+        kubernetes.check_chart_pinned,
+        remediation="Give the release an exact chart version such as 10.1.0.",
+    ),
+    PolicyDef(
+        "obot-default-deny-egress",
+        "Obot gives undeclared MCP servers no egress.",
+        Level.MANDATORY,
+        "resource",
+        kubernetes.check_obot_deny_all,
+        remediation="Set kubernetes.obot.defaultDenyAllEgress: true.",
+    ),
+    PolicyDef(
+        "mcp-server-firewall-policy",
+        "Each MCP server's FirewallPolicy validates against the CRD, ends with its deny "
+        "rule, and (in production) permits no '*' domain.",
+        Level.MANDATORY,
+        "resource",
+        kubernetes.check_server_policy,
+        PRODUCTION,
+        remediation="Declare the server's egressDomains (or denyAllEgress) so its policy "
+        "lists what it may reach and ends with deny-all-external.",
+    ),
+    PolicyDef(
+        "workload-default-route-via-gateway",
+        "Every workload subnet's default route goes to the spoke gateway.",
+        Level.MANDATORY,
+        "stack",
+        network.check_routing,
+        remediation="Associate the workload subnet with the spoke's egress route table "
+        "(0.0.0.0/0 to the gateway).",
+    ),
+    PolicyDef(
+        "containment-infrastructure-protected",
+        "Agent subnet, route table and routes, gateway and capability host are protected.",
+        Level.MANDATORY,
+        "resource",
+        network.check_protected,
+        remediation="Declare the resource with protect=True.",
+    ),
+)

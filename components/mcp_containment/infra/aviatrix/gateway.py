@@ -1,0 +1,123 @@
+"""``SpokeGateway``: the Aviatrix spoke gateway that sits in the egress path of a spoke.
+
+Declares the gateway (optionally an HA pair), single-IP SNAT so the controller programs the
+spoke's default route through it, the optional attachment to a transit, and, in the one stack
+per controller that owns controller-wide objects, Distributed Cloud Firewall enabled with the
+default action DENY and logged (the provider's default is PERMIT any-to-any).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from ...config.schema import Cloud
+from . import provider as avx
+
+COMPONENT = "mcp-containment:aviatrix:SpokeGateway"
+CLOUD_TYPE = {Cloud.AWS: 1, Cloud.AZURE: 8}
+"""Aviatrix ``cloud_type`` codes."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpokeGatewayArgs:
+    cloud: Cloud
+    account_name: str
+    """The controller's access account for the subscription or AWS account."""
+    gateway_name: str
+    region: str
+    size: str
+    vpc_id: pulumi.Input[str]
+    """AWS: the VPC id. Azure: ``<vnet name>:<resource group>:<vnet guid>``."""
+    subnet_cidr: str
+    """The gateway subnet (AWS: a public subnet)."""
+    ha_subnet_cidr: str | None = None
+    """Set for an HA pair. Azure: the same gateway subnet (zone-redundant); AWS: a second
+    public subnet in another AZ."""
+    transit_gateway: str | None = None
+    owns_controller_wide: bool = False
+    """Declare the controller-wide DCF switch and default action. Exactly one stack per
+    controller may: two owners overwrite each other on every ``pulumi up``."""
+    default_action: str = "DENY"
+    tags: dict[str, str] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must exist first (the gateway subnet and its route table association)."""
+
+
+class SpokeGateway(pulumi.ComponentResource):
+    gateway: avx.SpokeGateway
+    private_ip: pulumi.Output[str]
+    ha_private_ip: pulumi.Output[str] | None
+    gateway_name: str
+    attachment: avx.SpokeTransitAttachment | None
+    default_action: avx.DistributedFirewallingDefaultActionRule | None
+
+    def __init__(
+        self, name: str, args: SpokeGatewayArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(COMPONENT, name, None, opts)
+        ha = args.ha_subnet_cidr is not None
+        azure = args.cloud is Cloud.AZURE
+        self.gateway_name = args.gateway_name
+        self.gateway = avx.SpokeGateway(
+            name,
+            avx.SpokeGatewayArgs(
+                cloud_type=CLOUD_TYPE[args.cloud],
+                account_name=args.account_name,
+                gw_name=args.gateway_name,
+                vpc_id=args.vpc_id,
+                vpc_reg=args.region,
+                gw_size=args.size,
+                subnet=args.subnet_cidr,
+                zone="az-1" if azure and ha else None,
+                ha_subnet=args.ha_subnet_cidr,
+                ha_gw_size=args.size if ha else None,
+                ha_zone="az-2" if azure and ha else None,
+                single_ip_snat=True,
+                tags=args.tags or None,
+            ),
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.depends_on),
+                # The workload UDR and the network lock point at this gateway's address.
+                protect=True,
+            ),
+        )
+        self.private_ip = self.gateway.private_ip
+        self.ha_private_ip = self.gateway.ha_private_ip if ha else None
+
+        self.attachment = None
+        if args.transit_gateway:
+            self.attachment = avx.SpokeTransitAttachment(
+                f"{name}-transit",
+                avx.SpokeTransitAttachmentArgs(
+                    spoke_gw_name=args.gateway_name,
+                    transit_gw_name=args.transit_gateway,
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
+            )
+
+        self.default_action = None
+        if args.owns_controller_wide:
+            dcf = avx.DistributedFirewallingConfig(
+                "distributed-firewalling",
+                avx.DistributedFirewallingConfigArgs(enable_distributed_firewalling=True),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
+            )
+            self.default_action = avx.DistributedFirewallingDefaultActionRule(
+                "dcf-default-action",
+                avx.DistributedFirewallingDefaultActionRuleArgs(
+                    action=args.default_action, logging=True
+                ),
+                pulumi.ResourceOptions(parent=self, depends_on=[dcf]),
+            )
+
+        outputs: dict[str, pulumi.Input[str]] = {
+            "gatewayName": args.gateway_name,
+            "privateIp": self.private_ip,
+        }
+        if self.ha_private_ip is not None:
+            outputs["haPrivateIp"] = self.ha_private_ip
+        self.register_outputs(outputs)

@@ -1,0 +1,295 @@
+"""Run a Pulumi program under the mock runtime and capture every resource it registers.
+
+No CLI, no engine, no cloud: the SDK talks to an in-process monitor that records each
+``RegisterResource`` request (type, name, parent, inputs and the options the engine would see:
+protect, dependsOn, replaceOnChanges, deleteBeforeReplace, ignoreChanges, provider) and answers
+with mock ids and outputs. What this cannot show: provider-side validation and real outputs.
+
+Speed: every azure-native resource declares dozens of type aliases for old API versions and
+the SDK builds an alias URN for each eagerly (about 80 ms a resource). Inside :func:`run` only,
+type-only aliases are dropped before a resource is constructed; captures are otherwise
+identical. A real deployment never goes through this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+
+from ..config.schema import Spec
+
+SECRET = "[secret]"
+"""What a secret input or output looks like in a capture: its value is never kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedResource:
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    """Plain JSON-like values, camelCase keys as on the wire; secrets replaced by ``[secret]``."""
+    id: str | None = None
+    protect: bool = False
+    depends_on: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    provider: str | None = None
+    secret_inputs: tuple[str, ...] = ()
+    """Top-level input keys whose value was a secret."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the mocked provider returned (inputs plus ids, addresses, uuids): what a stack
+    policy sees, as CrossGuard stack policies see outputs."""
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Input key -> URNs of the resources its value came from (what CrossGuard also exposes),
+    so references between resources resolve without relying on ids."""
+
+
+@dataclass(slots=True)
+class Capture:
+    resources: list[CapturedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> CapturedResource:
+        hits = [r for r in self.resources if r.name == name]
+        if len(hits) != 1:
+            raise KeyError(f"{len(hits)} resources named {name!r}")
+        return hits[0]
+
+
+def _plain(value: Any, secrets: list[str] | None = None, key: str | None = None) -> Any:
+    """Wire values -> plain data; secrets are masked (and their top-level key recorded)."""
+    if rpc.is_rpc_secret(value):
+        if secrets is not None and key is not None:
+            secrets.append(key)
+        return SECRET
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _mock_ip(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return str(ipaddress.IPv4Address(bytes([10, 255, digest[0], 4 + digest[1] % 200])))
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    """Outputs are the inputs plus deterministic ids and addresses: same program, same capture."""
+
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        state.setdefault("name", args.name)
+        rid = f"{args.name}-id"
+        if args.typ.startswith("azure-native:"):
+            rid = f"/mock/{args.typ.split(':')[-1]}/{args.name}"
+            state.setdefault("resourceGuid", hashlib.md5(args.name.encode()).hexdigest())
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        if args.typ == "aviatrix:index/spokeGateway:SpokeGateway":
+            # Addresses the controller would assign, stable per gateway name.
+            state.setdefault("privateIp", _mock_ip(args.name))
+            state.setdefault("haPrivateIp", _mock_ip(args.name + "-ha"))
+        if args.typ.startswith("aviatrix:"):
+            # Rules reference groups by the uuid the controller assigns.
+            state.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.typ}/{args.name}")))
+        return rid, state
+
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:ec2/getNetworkInterface:getNetworkInterface":
+            # The spoke gateway's interface, looked up by its private IP for the default route.
+            seed = repr(sorted(map(repr, args.args.get("filters") or [])))
+            return {"id": "eni-" + hashlib.sha256(seed.encode()).hexdigest()[:17]}, []
+        if args.token == "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint":
+            name = str(args.args.get("name"))
+            return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))}, []
+        return {}, []
+
+
+class _CapturingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi_mocks.Mocks, capture: Capture) -> None:
+        super().__init__(mocks)
+        self.capture = capture
+
+    def RegisterResource(self, request: Any) -> Any:  # gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        secrets: list[str] = []
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        plain = {k: _plain(v, secrets, k) for k, v in inputs.items()}
+        state = rpc.deserialize_properties(response.object, keep_unknowns=True)
+        outputs = {k: _plain(v) for k, v in state.items()}
+        self.capture.resources.append(
+            CapturedResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                inputs=plain,
+                id=response.id or None,
+                protect=bool(request.protect),
+                depends_on=tuple(request.dependencies),
+                replace_on_changes=tuple(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=tuple(request.ignoreChanges),
+                provider=request.provider or None,
+                secret_inputs=tuple(secrets),
+                outputs=outputs,
+                property_dependencies={
+                    key: tuple(deps.urns)
+                    for key, deps in sorted(request.propertyDependencies.items())
+                    if deps.urns
+                },
+            )
+        )
+        return response
+
+
+@contextlib.contextmanager
+def _without_version_aliases(declared: list[tuple[str, str]]) -> Iterator[None]:
+    """Drop type-only aliases (old API versions) while the mocked program runs, and record
+    the order in which the program declares resources (``declared``)."""
+    original = pulumi.Resource.__init__
+
+    def init(
+        self: pulumi.Resource,
+        t: str,
+        name: str,
+        custom: bool = False,
+        props: Any = None,
+        opts: pulumi.ResourceOptions | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        declared.append((t, name))
+        if opts is not None and opts.aliases:
+            kept = [a for a in opts.aliases if not _type_only(a)]
+            if len(kept) != len(opts.aliases):
+                opts = opts._copy()
+                opts.aliases = kept
+        original(self, t, name, custom, props, opts, *args, **kwargs)
+
+    pulumi.Resource.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        pulumi.Resource.__init__ = original  # type: ignore[method-assign]
+
+
+def _type_only(alias: Any) -> bool:
+    # The SDK marks unset Alias fields with the Ellipsis sentinel.
+    fields: dict[str, Any] = vars(alias) if isinstance(alias, pulumi.Alias) else {}
+    return (
+        bool(fields)
+        and fields["type_"] is not ...
+        and all(fields[k] is ... for k in ("name", "parent", "stack", "project"))
+    )
+
+
+def _in_declaration_order(capture: Capture, declared: list[tuple[str, str]]) -> None:
+    """The SDK registers resources from a thread pool, so arrival order varies between runs;
+    the order the program declared them in does not."""
+    slots: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(declared):
+        slots.setdefault(key, []).append(i)
+    taken: dict[tuple[str, str], int] = {}
+
+    def position(r: CapturedResource) -> int:
+        key = (r.type, r.name)
+        n = taken.get(key, 0)
+        taken[key] = n + 1
+        seen = slots.get(key, [])
+        return seen[n] if n < len(seen) else len(declared)
+
+    # Same-key resources keep their relative arrival order; their URNs break any tie.
+    ordered = sorted(capture.resources, key=lambda r: (r.type, r.name, r.urn))
+    ranks = {id(r): position(r) for r in ordered}
+    capture.resources.sort(key=lambda r: (ranks[id(r)], r.urn))
+
+
+def run(
+    program: Callable[[], None],
+    *,
+    project: str = "mcp-containment",
+    stack: str = "offline",
+    config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> Capture:
+    """Run ``program`` against the mock runtime; return every registered resource, in order."""
+    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+
+    capture = Capture()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    token = runtime_config.CONFIG.set(dict(config or {}))
+    secret_token = runtime_config._SECRET_KEYS.set(set(secret_keys))
+    try:
+        settings.reset_options(project=project, stack=stack, preview=False)
+        mocks = _Mocks()
+        pulumi_mocks.set_mocks(
+            mocks,
+            project=project,
+            stack=stack,
+            preview=False,
+            monitor=_CapturingMonitor(mocks, capture),
+        )
+        declared: list[tuple[str, str]] = []
+        with _without_version_aliases(declared):
+            loop.run_until_complete(run_pulumi_func(program))
+        _in_declaration_order(capture, declared)
+        root = settings.get_root_resource()
+        outputs = getattr(root, "outputs", {}) or {}
+        for key, value in outputs.items():
+            out = pulumi.Output.from_input(value)
+            resolved = loop.run_until_complete(out.future())
+            secret = loop.run_until_complete(out.is_secret())
+            capture.outputs[key] = SECRET if secret else _plain(resolved)
+    finally:
+        # Outputs nobody awaited (mock-only values) would warn when the loop is collected.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        runtime_config._SECRET_KEYS.reset(secret_token)
+        runtime_config.CONFIG.reset(token)
+        settings.reset_options()
+        asyncio.set_event_loop(None)
+        loop.close()
+    return capture
+
+
+def plan(spec: Spec) -> Capture:
+    """The stack's program (:func:`mcp_containment.infra.stack.program`) under the mock
+    runtime."""
+    from ..infra.stack import program  # noqa: PLC0415 - loads the provider SDKs
+
+    def declare() -> None:
+        program(spec)
+
+    return run(declare, stack=spec.environment)
