@@ -25,19 +25,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "components"))
 
-from mcp_containment.compile.flows import (
-    NO_MATCH,
-    PROTOCOL_CODES,
-    Evaluator,
-    PreparedDestination,
-    PreparedSource,
-    resolve_destination,
-    resolve_source,
-)
+from mcp_containment.compile.flows import resolve_destination, resolve_source
 from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.load import raw_from_stack_config
 from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import validate
+from mcp_containment.core.evaluate import (
+    NO_MATCH,
+    Evaluator,
+    PreparedDestination,
+    PreparedSource,
+)
 from mcp_containment.core.groups import group_contains
 from mcp_containment.core.model import Protocol, Rulebase
 
@@ -103,7 +101,7 @@ def fast(spec: Spec, policy: Rulebase, batch: list[tuple[str, str, int, str]]) -
     """As log replay runs: each distinct source/destination text is resolved and prepared
     once; a flow is then one call of the inner loop."""
     ev = Evaluator(policy)
-    codes = {p.value.lower(): code for p, code in PROTOCOL_CODES.items()}
+    codes = {p.value.lower(): p.code for p in Protocol}
     srcs: dict[str, PreparedSource] = {}
     dsts: dict[str, PreparedDestination] = {}
     match = ev.match_prepared

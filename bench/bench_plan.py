@@ -30,9 +30,11 @@ def main() -> None:
     # Imported here, after the clock started: a user's `containment plan` pays for them too.
     import yaml  # noqa: PLC0415
 
-    from mcp_containment import offline, policies  # noqa: PLC0415
     from mcp_containment.config.load import raw_from_stack_config  # noqa: PLC0415
     from mcp_containment.config.validate import validate  # noqa: PLC0415
+    from mcp_containment.crossguard.policy_config import stack_facts  # noqa: PLC0415
+    from mcp_containment.offline import runner  # noqa: PLC0415
+    from mcp_containment.offline import runtime as offline  # noqa: PLC0415
 
     t_import = time.perf_counter()
     doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.obot-aks.yaml").read_text())
@@ -45,7 +47,7 @@ def main() -> None:
     t_valid = time.perf_counter()
     capture = offline.plan(spec)
     t_plan = time.perf_counter()
-    violations = offline.check(capture, [policies.policy_config(spec)])
+    violations = runner.check(capture, [stack_facts(spec)])
     t_check = time.perf_counter()
 
     print(f"servers:            {args.servers}")

@@ -20,8 +20,9 @@ from mcp_containment.core.fqdn import (
 
 
 def reference(pattern: str, name: str) -> bool:
-    """DESIGN §5, written directly: case/trailing-dot insensitive; '*' alone matches all;
-    a leading '*.' is one or more labels; any other '*' is a run of characters in one label."""
+    """The matching semantics, written directly: case/trailing-dot insensitive; '*' alone
+    matches all; a leading '*.' is one or more labels; any other '*' is a run of characters in
+    one label."""
     pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
     if pattern == "*":
         return True

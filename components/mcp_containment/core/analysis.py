@@ -286,62 +286,70 @@ def _shadowed(ctx: _Context) -> Iterator[Finding]:
                 break
 
 
-def _invariants(ctx: _Context) -> Iterator[Finding]:
-    rulebase = ctx.rulebase
-    rules = rulebase.rules
-    position = {r.name: i for i, r in enumerate(rules)}
-    threat = [i for i, r in enumerate(rules) if ctx.is_threat_deny(r)]
-    if not threat:
+def _threat_intel_first(ctx: _Context) -> Iterator[Finding]:
+    rules = ctx.rulebase.rules
+    threat = next((i for i, r in enumerate(rules) if ctx.is_threat_deny(r)), None)
+    if threat is None:
         yield Finding(
             Code.THREAT_INTEL_MISSING,
             Severity.ERROR,
             "no rule denies the threat-intelligence group",
         )
-    else:
-        for r in rules[: threat[0]]:
-            if r.action is Action.PERMIT:
-                yield Finding(
-                    Code.PERMIT_BEFORE_THREAT_INTEL,
-                    Severity.ERROR,
-                    f"permit {r.name!r} is evaluated before the threat-intel deny "
-                    f"{rules[threat[0]].name!r}",
-                    r.name,
-                    rules[threat[0]].name,
-                )
+        return
+    for r in rules[:threat]:
+        if r.action is Action.PERMIT:
+            yield Finding(
+                Code.PERMIT_BEFORE_THREAT_INTEL,
+                Severity.ERROR,
+                f"permit {r.name!r} is evaluated before the threat-intel deny "
+                f"{rules[threat].name!r}",
+                r.name,
+                rules[threat].name,
+            )
+
+
+def _default_deny_placement(ctx: _Context) -> Iterator[Finding]:
+    """Platform permits before the default deny; the default deny after the Kubernetes band."""
+    rules = ctx.rulebase.rules
+    position = {r.name: i for i, r in enumerate(rules)}
     deny = position.get(names.DEFAULT_DENY_INTERNET)
     if deny is None:
         yield Finding(
             Code.DEFAULT_DENY_MISSING, Severity.ERROR, f"no {names.DEFAULT_DENY_INTERNET!r} rule"
         )
-    else:
-        deny_rule = rules[deny]
-        for name in sorted(names.PLATFORM_PERMITS):
-            if name in position and position[name] > deny:
-                yield Finding(
-                    Code.PLATFORM_AFTER_DEFAULT_DENY,
-                    Severity.ERROR,
-                    f"platform permit {name!r} comes after {deny_rule.name!r} and never applies",
-                    name,
-                    deny_rule.name,
-                )
-        band = [r for r in rules if r.layer is Layer.KUBERNETES]
-        if deny_rule.layer is not Layer.AFTER_KUBERNETES or (
-            band and position[band[-1].name] > deny
-        ):
+        return
+    deny_rule = rules[deny]
+    for name in sorted(names.PLATFORM_PERMITS):
+        if name in position and position[name] > deny:
             yield Finding(
-                Code.DEFAULT_DENY_BEFORE_KUBERNETES,
+                Code.PLATFORM_AFTER_DEFAULT_DENY,
                 Severity.ERROR,
-                f"{deny_rule.name!r} must sit in the ruleset after the Kubernetes band; before "
-                "it, it shadows every MCP server permit",
+                f"platform permit {name!r} comes after {deny_rule.name!r} and never applies",
+                name,
                 deny_rule.name,
             )
+    band = [r for r in rules if r.layer is Layer.KUBERNETES]
+    if deny_rule.layer is not Layer.AFTER_KUBERNETES or (band and position[band[-1].name] > deny):
+        yield Finding(
+            Code.DEFAULT_DENY_BEFORE_KUBERNETES,
+            Severity.ERROR,
+            f"{deny_rule.name!r} must sit in the ruleset after the Kubernetes band; before "
+            "it, it shadows every MCP server permit",
+            deny_rule.name,
+        )
+
+
+def _default_action_and_east_west(ctx: _Context) -> Iterator[Finding]:
+    rulebase = ctx.rulebase
     if rulebase.default_action.action is not Action.DENY:
         yield Finding(
             Code.DEFAULT_ACTION_NOT_DENY,
             Severity.ERROR,
             f"DCF default action is {rulebase.default_action.action}, not DENY",
         )
-    if rulebase.transit_attached and names.DENY_EAST_WEST not in position:
+    if rulebase.transit_attached and not any(
+        r.name == names.DENY_EAST_WEST for r in rulebase.rules
+    ):
         yield Finding(
             Code.EAST_WEST_MISSING,
             Severity.ERROR,
@@ -495,10 +503,22 @@ def unterminated_policies(rules: Iterable[Rule]) -> Iterator[Finding]:
             )
 
 
+_CHECKS = (
+    _names_and_priorities,
+    _threat_intel_first,
+    _default_deny_placement,
+    _default_action_and_east_west,
+    _breadth,
+    _audit_and_tls,
+    _modes,
+    _shadowed,
+)
+
+
 def analyze(rulebase: Rulebase) -> list[Finding]:
     """Every finding for ``rulebase``, in a stable order."""
     ctx = _Context(rulebase)
     out: list[Finding] = []
-    for check in (_names_and_priorities, _invariants, _breadth, _audit_and_tls, _modes, _shadowed):
+    for check in _CHECKS:
         out.extend(check(ctx))
     return out

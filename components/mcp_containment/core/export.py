@@ -1,4 +1,4 @@
-"""The compiled rulebase as JSON (the ``plan --json`` shapes of DESIGN §4) and as a table."""
+"""The compiled rulebase as JSON (the shapes `containment plan --json` prints) and as a table."""
 
 from __future__ import annotations
 

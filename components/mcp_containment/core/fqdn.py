@@ -8,7 +8,7 @@ Two grammars share one matcher:
   infix wildcards, where ``*`` inside a label matches any run of characters within that label
   (``ec2.*.amazonaws.com``, ``*.dkr.ecr.*.amazonaws.com``).
 
-Matching semantics (DESIGN §5): case-insensitive and trailing-dot-insensitive; ``a.b.c`` matches
+Matching semantics: case-insensitive and trailing-dot-insensitive; ``a.b.c`` matches
 only itself; a leading ``*.`` matches one or more extra labels; ``*`` alone matches everything.
 A policy's patterns are compiled once into a reversed-label trie, so a lookup costs one walk
 down the name's labels, never a scan of the pattern list.

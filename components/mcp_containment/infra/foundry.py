@@ -49,31 +49,7 @@ class FoundryAgents(pulumi.ComponentResource):
             delete_before_replace=True,
             depends_on=list(args.depends_on),
         )
-        self.account = azure.cognitiveservices.Account(
-            args.account_name,
-            account_name=args.account_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="AIServices",
-            sku=cs.SkuArgs(name=args.sku),
-            identity=cs.IdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
-            properties=cs.AccountPropertiesArgs(
-                allow_project_management=True,
-                custom_sub_domain_name=args.account_name,
-                public_network_access=cs.PublicNetworkAccess.DISABLED,
-                network_injections=[
-                    cs.NetworkInjectionArgs(
-                        scenario=cs.ScenarioType.AGENT,
-                        subnet_arm_id=args.agent_subnet_id,
-                        use_microsoft_managed_network=False,
-                    )
-                ],
-            ),
-            tags=args.tags,
-            opts=pulumi.ResourceOptions.merge(
-                bound, pulumi.ResourceOptions(replace_on_changes=["properties.networkInjections"])
-            ),
-        )
+        self.account = self._account(args, bound)
         self.project = azure.cognitiveservices.Project(
             f"{args.account_name}-{args.project_name}",
             account_name=self.account.name,
@@ -108,4 +84,34 @@ class FoundryAgents(pulumi.ComponentResource):
                 "projectId": self.project.id,
                 "capabilityHostId": self.capability_host.id,
             }
+        )
+
+    def _account(
+        self, args: FoundryAgentsArgs, bound: pulumi.ResourceOptions
+    ) -> azure.cognitiveservices.Account:
+        """The AIServices account, injecting agents into the BYO agent subnet."""
+        return azure.cognitiveservices.Account(
+            args.account_name,
+            account_name=args.account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="AIServices",
+            sku=cs.SkuArgs(name=args.sku),
+            identity=cs.IdentityArgs(type=cs.ResourceIdentityType.SYSTEM_ASSIGNED),
+            properties=cs.AccountPropertiesArgs(
+                allow_project_management=True,
+                custom_sub_domain_name=args.account_name,
+                public_network_access=cs.PublicNetworkAccess.DISABLED,
+                network_injections=[
+                    cs.NetworkInjectionArgs(
+                        scenario=cs.ScenarioType.AGENT,
+                        subnet_arm_id=args.agent_subnet_id,
+                        use_microsoft_managed_network=False,
+                    )
+                ],
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions.merge(
+                bound, pulumi.ResourceOptions(replace_on_changes=["properties.networkInjections"])
+            ),
         )

@@ -88,31 +88,8 @@ class SpokeGateway(pulumi.ComponentResource):
         self.private_ip = self.gateway.private_ip
         self.ha_private_ip = self.gateway.ha_private_ip if ha else None
 
-        self.attachment = None
-        if args.transit_gateway:
-            self.attachment = avx.SpokeTransitAttachment(
-                f"{name}-transit",
-                avx.SpokeTransitAttachmentArgs(
-                    spoke_gw_name=args.gateway_name,
-                    transit_gw_name=args.transit_gateway,
-                ),
-                pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
-            )
-
-        self.default_action = None
-        if args.owns_controller_wide:
-            dcf = avx.DistributedFirewallingConfig(
-                "distributed-firewalling",
-                avx.DistributedFirewallingConfigArgs(enable_distributed_firewalling=True),
-                pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
-            )
-            self.default_action = avx.DistributedFirewallingDefaultActionRule(
-                "dcf-default-action",
-                avx.DistributedFirewallingDefaultActionRuleArgs(
-                    action=args.default_action, logging=True
-                ),
-                pulumi.ResourceOptions(parent=self, depends_on=[dcf]),
-            )
+        self.attachment = self._transit_attachment(name, args)
+        self.default_action = self._controller_wide(args) if args.owns_controller_wide else None
 
         outputs: dict[str, pulumi.Input[str]] = {
             "gatewayName": args.gateway_name,
@@ -121,3 +98,34 @@ class SpokeGateway(pulumi.ComponentResource):
         if self.ha_private_ip is not None:
             outputs["haPrivateIp"] = self.ha_private_ip
         self.register_outputs(outputs)
+
+    def _transit_attachment(
+        self, name: str, args: SpokeGatewayArgs
+    ) -> avx.SpokeTransitAttachment | None:
+        if not args.transit_gateway:
+            return None
+        return avx.SpokeTransitAttachment(
+            f"{name}-transit",
+            avx.SpokeTransitAttachmentArgs(
+                spoke_gw_name=args.gateway_name,
+                transit_gw_name=args.transit_gateway,
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
+        )
+
+    def _controller_wide(
+        self, args: SpokeGatewayArgs
+    ) -> avx.DistributedFirewallingDefaultActionRule:
+        """DCF switched on, and its default action (the provider's default is PERMIT)."""
+        dcf = avx.DistributedFirewallingConfig(
+            "distributed-firewalling",
+            avx.DistributedFirewallingConfigArgs(enable_distributed_firewalling=True),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
+        )
+        return avx.DistributedFirewallingDefaultActionRule(
+            "dcf-default-action",
+            avx.DistributedFirewallingDefaultActionRuleArgs(
+                action=args.default_action, logging=True
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[dcf]),
+        )
