@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.schema import McpServer
 from mcp_containment.config.validate import validate
 from mcp_containment.core import crd
+from mcp_containment.core.export import rulebase_from_json, rulebase_json
 from mcp_containment.core.model import Action, Decrypt, Layer, PortRange, Protocol
 from mcp_containment.core.platform import platform
 
@@ -215,3 +217,11 @@ def test_crd_validator_rejects_what_the_api_server_would() -> None:
     assert any("'allow' is not one of" in e for e in found)
     assert any("Either name or uuid" in e for e in found)
     assert any("'name' is a required property" in e for e in found)
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_rulebase_json_round_trips(stack: str) -> None:
+    # The policy pack reads a component's rulebase back from this JSON at preview.
+    rulebase = compile_rulebase(validate(raw_stack(stack)))
+    doc = json.loads(json.dumps(rulebase_json(rulebase)))
+    assert rulebase_from_json(doc) == rulebase

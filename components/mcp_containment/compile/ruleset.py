@@ -171,7 +171,7 @@ def _foundry(d: _Draft) -> None:
                 Selector(
                     SelectorKind.EXTERNAL,
                     external="azureips",
-                    ext_args=(("service_name", tag), ("region", d.spec.network.region)),
+                    ext_args=(("region", d.spec.network.region), ("service_name", tag)),
                 ),
             ),
         )

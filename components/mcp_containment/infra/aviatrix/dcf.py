@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from ...core.export import rulebase_json
 from ...core.model import Layer, Rule, Rulebase, Selector, SelectorKind
 from . import provider as avx
 
@@ -89,10 +90,13 @@ class DcfRulebase(pulumi.ComponentResource):
         if missing:
             raise ValueError(f"rules reference groups the rulebase does not define: {missing}")
         self.rulesets = self._rulesets(name, args, owned, refs)
+        # The whole rulebase by name, known at preview: what the policy pack judges before
+        # any group exists to give the rules their UUIDs.
         self.register_outputs(
             {
                 "rulesets": {layer.label: rs.id for layer, rs in sorted(self.rulesets.items())},
                 "ruleCount": len(owned),
+                "rulebase": rulebase_json(rulebase),
             }
         )
 
