@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import sys
 
 from .helpers import ROOT
 
@@ -46,3 +47,16 @@ def test_the_project_stands_on_its_own() -> None:
     marker = "DESIGN" + " §"  # split so this file does not match itself
     citing = [f for f in tracked if marker in (ROOT / f).read_text(errors="replace")]
     assert citing == []
+
+
+def test_the_package_exports_its_components_lazily() -> None:
+    # Importing the package must not load the Pulumi SDKs (the CLI's fast paths rely on it),
+    # and every exported name must resolve.
+    code = (
+        "import sys, mcp_containment as m\n"
+        "assert 'pulumi' not in sys.modules, 'pulumi loaded by the package import'\n"
+        "assert sorted(m.__all__) == sorted(['__version__', *m._EXPORTS])\n"
+        "missing = [n for n in m.__all__ if getattr(m, n, None) is None]\n"
+        "assert not missing, missing\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
