@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import pulumi
 
+from ..compile.controller import controller_layers
 from ..compile.ruleset import compile_rulebase
 from ..config import naming
 from ..config.schema import Cloud, Spec
 from ..core import names
-from ..core.model import TERRAFORM_LAYERS, Layer, Rulebase
+from ..core.model import Layer, Rulebase
 from .aviatrix import provider as avx
 from .aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
 from .foundry import FoundryAgents, FoundryAgentsArgs
@@ -204,15 +205,6 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-
-
-def controller_layers(spec: Spec) -> tuple[Layer, ...]:
-    """The Terraform layers this stack's controller has attachment points for."""
-    return tuple(
-        layer
-        for layer in TERRAFORM_LAYERS
-        if layer is not Layer.AFTER_KUBERNETES or spec.controller.after_kubernetes_point
-    )
 
 
 def _point_ids(spec: Spec, *, own: bool) -> dict[Layer, str]:
