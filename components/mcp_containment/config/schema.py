@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from ..core.fqdn import DomainError, check_egress_domain
 from ..core.model import Action
-from ..core.versions import is_pinned_chart_version, parse_controller_version
+from ..core.versions import K8S_FIREWALL_CHART, is_pinned_chart_version, parse_controller_version
 
 PROJECT = "mcp-containment"
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -109,7 +109,7 @@ Version = Annotated[str, AfterValidator(_version)]
 def _chart_version(value: str) -> str:
     if not is_pinned_chart_version(value):
         raise ValueError(
-            f"{value!r} is not a pinned chart version; give an exact semver such as 10.1.0 "
+            f"{value!r} is not a pinned chart version; give an exact semver such as 10.0.0 "
             "(ranges and 'latest' make previews non-reproducible)"
         )
     return value
@@ -260,7 +260,8 @@ class Obot(_Model):
 
 
 class K8sFirewall(_Model):
-    chart_version: ChartVersion = "10.1.0"
+    chart_version: ChartVersion = K8S_FIREWALL_CHART
+    """The newest version the chart repository publishes (10.1.0 is in git, not released)."""
     namespace: Namespace = "aviatrix-system"
 
 

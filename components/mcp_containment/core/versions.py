@@ -40,3 +40,8 @@ def provider_controller_release(provider: str = AVIATRIX_PROVIDER) -> tuple[int,
     controller 8.2 (v8.2.0 hard-codes ``supportedVersions = ["8.2"]``; later 8.2 tags embed the
     build's version, and their release notes name the matching controller)."""
     return controller_release(parse_controller_version(provider))
+
+
+K8S_FIREWALL_CHART = "10.0.0"
+"""The k8s-firewall chart the library installs by default: the newest version the chart
+repository's ``index.yaml`` publishes (8.2.0, 9.0.0, 10.0.0). 10.1.0 exists only in git."""
