@@ -5,6 +5,7 @@ simulator, the analysis and the policy pack."""
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from dataclasses import replace
 from functools import cache
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from mcp_containment.cli import app
 from mcp_containment.compile.controller import check_shared_controller, controller_names
 from mcp_containment.compile.firewallpolicy import effective_domains
 from mcp_containment.compile.flows import simulate
@@ -343,3 +346,17 @@ def test_the_pack_refuses_a_default_deny_that_reaches_pods_before_the_band() -> 
     assert not [v for v in runner.check(capture, [stack_facts(spec)]) if v.policy == ORDERING]
     found = [v.message for v in runner.check(edited, [stack_facts(spec)]) if v.policy == ORDERING]
     assert any("may precede the Kubernetes band (after-ui)" in m for m in found)
+
+
+def test_the_controller_command_checks_a_stacks_directory(tmp_path: Path) -> None:
+    cli = CliRunner()
+    ok = cli.invoke(app, ["controller", "--stacks-dir", str(STACKS_DIR), "--json"])
+    assert ok.exit_code == 0
+    assert json.loads(ok.stdout)["controllers"] == {"10.1.0.10": sorted(EXAMPLE_STACKS)}
+    for path in STACKS_DIR.glob("Pulumi.*.yaml"):
+        text = path.read_text()
+        (tmp_path / path.name).write_text(text.replace("    namePrefix: prod-aks\n", ""))
+    bad = cli.invoke(app, ["controller", "--stacks-dir", str(tmp_path), "--json"])
+    assert bad.exit_code == 2
+    paths = {e["path"] for e in json.loads(bad.stdout)["errors"]}
+    assert paths == {"obot-aks:controller.namePrefix"}

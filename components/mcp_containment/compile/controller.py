@@ -96,9 +96,10 @@ def _ownership(stacks: Mapping[str, Spec]) -> Iterator[Issue]:
                 "stacks would attach to the same attachment points (set controller.namePrefix)",
             )
     if owners:
-        listed = set(stacks[owners[0]].controller.shared_with)
+        owner = stacks[owners[0]]
+        listed = {owner.name_prefix, *owner.controller.shared_with}
         for stack, spec in stacks.items():
-            if stack != owners[0] and spec.name_prefix not in listed:
+            if spec.name_prefix not in listed:
                 yield Issue(
                     f"{owners[0]}:controller.sharedWith",
                     f"does not list {spec.name_prefix!r} ({stack}): that stack's rulesets "
