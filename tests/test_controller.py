@@ -81,7 +81,7 @@ def test_a_prefix_over_the_name_limit_is_refused() -> None:
     env = with_changes(raw_stack("foundry-dev"), environment="e" * (limit + 1))
     assert "used as controller.namePrefix" in issues(env)["environment"]
     # The longest name the library derives, from the longest allowed prefix, fits.
-    longest = max(len(f"{ok}-{role}") for role in names._roles())
+    longest = max(len(f"{ok}-{role}") for role in names.derived_roles())
     assert longest == names.NAME_LIMIT
 
 

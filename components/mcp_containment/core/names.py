@@ -140,7 +140,7 @@ def layer_of_ruleset(name: str) -> Layer | None:
     return None
 
 
-def _roles() -> tuple[str, ...]:
+def derived_roles() -> tuple[str, ...]:
     """Every name the library puts after a prefix, whatever the stack's shape."""
     data = platform()
     groups = (
@@ -167,4 +167,4 @@ def _roles() -> tuple[str, ...]:
 
 def max_prefix_length() -> int:
     """The longest prefix that keeps every name within :data:`NAME_LIMIT`."""
-    return NAME_LIMIT - 1 - max(len(role) for role in _roles())
+    return NAME_LIMIT - 1 - max(len(role) for role in derived_roles())
