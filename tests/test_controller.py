@@ -124,6 +124,20 @@ def test_a_stack_names_only_its_own_attachment_points() -> None:
     assert issues(owner) == {}
 
 
+def test_rule_modes_name_only_rules_the_stack_gets() -> None:
+    # Pods on the node subnet and no point after the band: there is no default deny to tune.
+    shared = with_changes(
+        raw_stack("obot-aks"),
+        network__podSubnet=None,
+        egress__ruleModes={"default-deny-internet": "monitor"},
+    )
+    assert (
+        "no rule named 'default-deny-internet'"
+        in issues(shared)["egress.ruleModes.default-deny-internet"]
+    )
+    assert issues(with_changes(shared, controller__afterKubernetesPoint=True)) == {}
+
+
 # --- every example stack on one controller --------------------------------------------------------
 
 
