@@ -31,8 +31,9 @@ from mcp_containment.core.model import (
 from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
 
 
-def policy(name: str, **changes: Any) -> Rulebase:
-    return compile_rulebase(validate(with_changes(raw_stack(name), **changes)))
+def policy(name: str, *, skip_version_validation: bool = False, **changes: Any) -> Rulebase:
+    raw = with_changes(raw_stack(name), **changes)
+    return compile_rulebase(validate(raw, skip_version_validation=skip_version_validation))
 
 
 def codes(p: Rulebase, severity: Severity | None = None) -> set[Code]:
@@ -73,13 +74,13 @@ def test_shadowed_rule_names_the_covering_rule() -> None:
     broad = Rule(
         name="allow-https",
         priority=2,
-        layer=Layer.BEFORE_KUBERNETES,
+        layer=Layer.BEFORE_UI,
         action=Action.PERMIT,
-        src=("foundry-agents",),
+        src=("prod-foundry-agents",),
         dst=("Public Internet",),
         protocol=Protocol.TCP,
         ports=(PortRange(443, 443),),
-        web_groups=("foundry-tool-calls", "aca-requirements-fqdns"),
+        web_groups=("prod-foundry-tool-calls", "prod-aca-requirements-fqdns"),
     )
     p = replace(p, rules=(p.rules[0], broad, *p.rules[1:]))
     shadowed = {f.rule: f for f in findings(p, Code.SHADOWED)}
@@ -116,15 +117,68 @@ def test_platform_permit_after_default_deny() -> None:
 
 def test_default_deny_before_the_kubernetes_band() -> None:
     p = policy("obot-aks")
-    early = edit(
-        move(p, "default-deny-internet", 4), "default-deny-internet", layer=Layer.BEFORE_KUBERNETES
-    )
-    assert Code.DEFAULT_DENY_BEFORE_KUBERNETES in codes(early)
-    # ...and it shadows every server's permit
+    # Compiled: at the point after the UI's rules (which may precede the band) it denies the
+    # nodes only, which hold no MCP pod.
+    deny = p.rule("default-deny-internet")
+    assert deny.layer is Layer.AFTER_UI and deny.src == ("prod-aks-cluster-nodes",)
+    assert Code.DEFAULT_DENY_BEFORE_KUBERNETES not in codes(p)
+    # Sourced from the pods too, it shadows every server's permit.
+    early = edit(p, "default-deny-internet", src=(*deny.src, "prod-aks-cluster-pods"))
+    (finding,) = findings(early, Code.DEFAULT_DENY_BEFORE_KUBERNETES)
+    assert "(after-ui)" in finding.message
     shadowed = {f.rule for f in findings(early, Code.SHADOWED)}
     assert "obot-mcp/github-egress:allow-approved-egress" in shadowed
+    # After the band, the same sources are fine.
+    late = edit(early, "default-deny-internet", layer=Layer.AFTER_KUBERNETES)
+    late = replace(late, rules=tuple(sorted(late.rules, key=lambda r: r.layer)))
+    assert Code.DEFAULT_DENY_BEFORE_KUBERNETES not in codes(late)
     gone = replace(p, rules=tuple(r for r in p.rules if r.name != "default-deny-internet"))
-    assert Code.DEFAULT_DENY_MISSING in codes(gone)
+    (missing,) = findings(gone, Code.DEFAULT_DENY_MISSING)
+    assert "network.podSubnet" in missing.message
+    assert "controller.afterKubernetesPoint" in missing.message
+
+
+def test_a_deny_that_may_precede_the_band_must_not_reach_server_permits() -> None:
+    p = policy("obot-aks")
+    block = Rule(
+        name="block-web",
+        priority=9,
+        layer=Layer.AFTER_UI,
+        action=Action.DENY,
+        src=("prod-aks-cluster-pods",),
+        dst=("Public Internet",),
+        protocol=Protocol.TCP,
+        ports=(PortRange(443, 443),),
+    )
+    early = replace(p, rules=tuple(sorted((*p.rules, block), key=lambda r: r.layer)))
+    (finding,) = findings(early, Code.SHADOWS_SERVER_PERMIT)
+    assert finding.rule == "block-web" and finding.severity is Severity.ERROR
+    assert "atlassian, brave-search, github" in finding.message
+    # Elsewhere than TCP/443, or after the band, it decides nothing a server permits.
+    udp = edit(early, "block-web", protocol=Protocol.UDP, ports=())
+    assert Code.SHADOWS_SERVER_PERMIT not in codes(udp)
+    late = edit(early, "block-web", layer=Layer.AFTER_KUBERNETES)
+    assert Code.SHADOWS_SERVER_PERMIT not in codes(replace(late, rules=sorted_rules(late)))
+    # The threat-intel deny comes first by design and is never reported.
+    assert p.rule("deny-threat-intel").layer is Layer.BEFORE_UI
+    assert Code.SHADOWS_SERVER_PERMIT not in codes(p)
+
+
+def sorted_rules(p: Rulebase) -> tuple[Rule, ...]:
+    return tuple(sorted(p.rules, key=lambda r: r.layer))
+
+
+def test_pods_on_the_node_subnet_get_no_default_deny_before_the_band() -> None:
+    shared = {"network__podSubnet": None}
+    p = policy("obot-aks", **shared)
+    assert "default-deny-internet" not in {r.name for r in p.rules}
+    assert Code.DEFAULT_DENY_MISSING in codes(p, Severity.ERROR)
+    assert not {Code.SHADOWS_SERVER_PERMIT, Code.DEFAULT_DENY_BEFORE_KUBERNETES} & codes(p)
+    # With the controller's point after the band, the deny covers every workload there.
+    after = policy("obot-aks", controller__afterKubernetesPoint=True, **shared)
+    deny = after.rule("default-deny-internet")
+    assert deny.layer is Layer.AFTER_KUBERNETES and deny.src == ("prod-aks-cluster-nodes",)
+    assert Code.DEFAULT_DENY_MISSING not in codes(after)
 
 
 def test_default_action_permit() -> None:
@@ -157,16 +211,14 @@ def test_blueprint_demo_rule_permitting_all_web_is_flagged() -> None:
     demo = Rule(
         name="allow-all-web",
         priority=5,
-        layer=Layer.BEFORE_KUBERNETES,
+        layer=Layer.BEFORE_UI,
         action=Action.PERMIT,
-        src=("foundry-agents",),
+        src=("prod-foundry-agents",),
         dst=("Public Internet",),
         protocol=Protocol.TCP,
         ports=(PortRange(80, 80), PortRange(443, 443)),
     )
-    p = replace(
-        p, rules=(*p.layer(Layer.BEFORE_KUBERNETES), demo, *p.layer(Layer.AFTER_KUBERNETES))
-    )
+    p = replace(p, rules=(*p.layer(Layer.BEFORE_UI), demo, *p.layer(Layer.AFTER_UI)))
     assert [f.rule for f in findings(p, Code.PERMIT_ALL_INTERNET)] == ["allow-all-web"]
 
 
@@ -199,7 +251,7 @@ def test_decryption_scope() -> None:
     p = edit(policy("foundry-prod"), "allow-aca-fqdn", decrypt_policy=Decrypt.ALLOWED)
     assert Code.ACA_DECRYPTED in codes(p)
     assert [f.rule for f in findings(p, Code.DECRYPT_OUTSIDE_TOOL_CALLS)] == ["allow-aca-fqdn"]
-    old = policy("foundry-prod", controller__version="8.1.3")
+    old = policy("foundry-prod", controller__version="8.1.3", skip_version_validation=True)
     assert Code.DECRYPT_NEEDS_CONTROLLER_8_2 in codes(old, Severity.ERROR)
     assert Code.DECRYPT_NEEDS_CONTROLLER_8_2 not in codes(policy("foundry-prod"))
 

@@ -17,9 +17,9 @@ from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.load import load_file
 from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import validate
-from mcp_containment.core import crd
-from mcp_containment.core.model import Layer
-from mcp_containment.infra.aviatrix import dcf, package
+from mcp_containment.core import crd, names
+from mcp_containment.core.model import TERRAFORM_LAYERS, Layer
+from mcp_containment.infra.aviatrix import package
 from mcp_containment.offline import runtime as offline
 from mcp_containment.offline.runtime import Capture, CapturedResource
 
@@ -33,6 +33,9 @@ DEFAULT_ACTION = (
     "aviatrix:index/distributedFirewallingDefaultActionRule:DistributedFirewallingDefaultActionRule"
 )
 TRANSIT = "aviatrix:index/spokeTransitAttachment:SpokeTransitAttachment"
+CONFIG_FEATURE = "aviatrix:index/configFeature:ConfigFeature"
+POLICY_GROUP = "aviatrix:index/dcfPolicyGroup:DcfPolicyGroup"
+GET_POINT = "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint"
 AZ_SUBNET = "azure-native:network:Subnet"
 AZ_RT = "azure-native:network:RouteTable"
 AWS_SUBNET = "aws:ec2/subnet:Subnet"
@@ -174,7 +177,7 @@ def test_dev_foundry_without_transit_has_no_attachment_and_no_ha() -> None:
     assert not c.of_type(DEFAULT_ACTION)
 
 
-def test_transit_attachment_and_controller_wide_default_deny() -> None:
+def test_transit_attachment_and_controller_wide_objects() -> None:
     c = planned("foundry-prod")
     spec = spec_of("foundry-prod")
     att = one(c, TRANSIT)
@@ -184,26 +187,77 @@ def test_transit_attachment_and_controller_wide_default_deny() -> None:
     }
     default = one(c, DEFAULT_ACTION)
     assert default.inputs == {"action": "DENY", "logging": True}
-    config = one(c, "aviatrix:index/distributedFirewallingConfig:DistributedFirewallingConfig")
-    assert config.inputs == {"enableDistributedFirewalling": True}
-    assert config.urn in default.depends_on
+    # DCF on through the provider's replacement for the deprecated distributed_firewalling_config,
+    # protected: deleting it would switch DCF off for every stack on the controller.
+    switch = one(c, CONFIG_FEATURE)
+    assert switch.inputs == {"featureName": "microseg", "isEnabled": True}
+    assert switch.protect
+    assert switch.urn in default.depends_on
+    assert not c.of_type("aviatrix:index/distributedFirewallingConfig:DistributedFirewallingConfig")
+
+
+def test_the_owner_declares_the_policy_tree_every_stack_attaches_to() -> None:
+    c = planned("foundry-prod")
+    groups = {g.inputs["name"]: g for g in c.of_type(POLICY_GROUP)}
+    assert sorted(groups) == ["prod-tree-after-ui", "prod-tree-before-ui"]
+    switch = one(c, CONFIG_FEATURE)
+    for layer in (Layer.BEFORE_UI, Layer.AFTER_UI):
+        group = groups[f"prod-tree-{names.POINT_SUFFIXES[layer]}"]
+        # Attached to the controller's own Terraform point, looked up once DCF is on.
+        assert group.inputs["attachTo"] == mock_point_id(str(layer.attachment_point))
+        assert switch.urn in group.depends_on
+        # One named point per stack on the controller: the owner's, then sharedWith in order.
+        assert group.inputs["attachmentPoints"] == [
+            {"name": f"{env}-{names.POINT_SUFFIXES[layer]}", "priority": 10 * (i + 1)}
+            for i, env in enumerate(["prod", "prod-aks", "dev", "staging"])
+        ]
+    # The owner's rulesets hang on its own points, not on the controller's.
+    for rs in c.of_type(RULESET):
+        assert rs.inputs["attachTo"] in {
+            mock_point_id("prod-before-ui"),
+            mock_point_id("prod-after-ui"),
+        }
+    assert not planned("foundry-dev").of_type(POLICY_GROUP)
+
+
+def mock_point_id(name: str) -> str:
+    """What the mocked attachment-point lookup answers for ``name``."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))
+
+
+def test_attachment_point_ids_given_in_config_skip_the_lookup() -> None:
+    raw = raw_stack("foundry-prod")
+    ids = {
+        "TERRAFORM_BEFORE_UI_MANAGED": "11111111-2222-3333-4444-555555555555",
+        "prod-after-ui": "66666666-7777-8888-9999-000000000000",
+    }
+    raw["controller"]["attachmentPoints"] = ids
+    c = offline.plan(validate(raw))
+    groups = {g.inputs["name"]: g for g in c.of_type(POLICY_GROUP)}
+    assert groups["prod-tree-before-ui"].inputs["attachTo"] == ids["TERRAFORM_BEFORE_UI_MANAGED"]
+    (after,) = [r for r in c.of_type(RULESET) if r.inputs["name"] == "prod-after-ui-rules"]
+    assert after.inputs["attachTo"] == ids["prod-after-ui"]
+    looked_up = sorted(i.args["name"] for i in c.invokes if i.token == GET_POINT)
+    assert looked_up == ["TERRAFORM_AFTER_UI_MANAGED", "prod-before-ui"]
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_rulesets_declare_the_compiled_rules_in_order(stack: str) -> None:
     c = planned(stack)
-    policy = compile_rulebase(spec_of(stack))
+    spec = spec_of(stack)
+    policy = compile_rulebase(spec)
     uuids = {r.outputs["uuid"]: r.inputs["name"] for r in c.of_type(SMART_GROUP)}
     uuids |= {r.outputs["uuid"]: r.inputs["name"] for r in c.of_type(WEB_GROUP)}
     uuids |= {g.uuid: g.name for g in policy.smart_groups if g.managed and g.uuid}
-    for layer, attach in ((Layer.BEFORE_KUBERNETES, "before"), (Layer.AFTER_KUBERNETES, "after")):
-        (rs,) = [r for r in c.of_type(RULESET) if r.inputs["name"].endswith(f"{attach}-kubernetes")]
+    rulesets = {names.layer_of_ruleset(r.inputs["name"]): r for r in c.of_type(RULESET)}
+    assert set(rulesets) == {r.layer for r in policy.rules if r.layer in TERRAFORM_LAYERS}
+    for layer, rs in rulesets.items():
+        assert layer is not None
         want = policy.layer(layer)
         got = rs.inputs["rules"]
-        # attach_to is the id the attachment-point data source returns for this layer's name.
-        point = dcf.ATTACHMENT_POINTS[layer]
-        assert rs.inputs["attachTo"] == str(
-            uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{point}")
+        # attach_to is the id the lookup returns for this stack's own point of the layer.
+        assert rs.inputs["attachTo"] == mock_point_id(
+            names.attachment_point(spec.name_prefix, layer)
         )
         assert [x["name"] for x in got] == [r.name for r in want]
         for raw, rule in zip(got, want, strict=True):
@@ -224,14 +278,14 @@ def test_rulesets_declare_the_compiled_rules_in_order(stack: str) -> None:
 
 def test_aca_rules_carry_tls_and_no_decryption() -> None:
     c = planned("foundry-prod")
-    (rs,) = [r for r in c.of_type(RULESET) if r.inputs["name"].endswith("before-kubernetes")]
+    (rs,) = [r for r in c.of_type(RULESET) if r.inputs["name"] == "prod-before-ui-rules"]
     rules = {x["name"]: x for x in rs.inputs["rules"]}
     for name in ("allow-aca-fqdn", "allow-aca-svctag"):
         assert rules[name]["flowAppRequirement"] == "TLS_REQUIRED"
         assert rules[name]["decryptPolicy"] == "DECRYPT_NOT_ALLOWED"
         assert rules[name]["portRanges"] == [{"lo": 443, "hi": 443}]
     assert rules["deny-threat-intel"]["protocol"] == "ANY"
-    svctag = [r for r in c.of_type(SMART_GROUP) if r.inputs["name"].startswith("aca-svctag-")]
+    svctag = [r for r in c.of_type(SMART_GROUP) if r.inputs["name"].startswith("prod-aca-svctag-")]
     assert {
         r.inputs["selector"]["matchExpressions"][0]["extArgs"]["service_name"] for r in svctag
     } == {
@@ -240,7 +294,7 @@ def test_aca_rules_carry_tls_and_no_decryption() -> None:
         "AzureContainerRegistry",
         "AzureActiveDirectory",
     }
-    agents = one(c, SMART_GROUP, "sg-foundry-agents")
+    agents = one(c, SMART_GROUP, "sg-prod-foundry-agents")
     assert agents.inputs["selector"]["matchExpressions"] == [
         {"type": "subnet", "accountName": "azure-prod", "name": "agents", "region": "eastus"}
     ]
@@ -296,6 +350,11 @@ def test_cluster_onboarding_precedes_the_rulesets() -> None:
     spec = spec_of("obot-eks")
     onboarding = one(c, "aviatrix:index/kubernetesCluster:KubernetesCluster")
     assert onboarding.inputs == {"clusterId": spec.kubernetes.cluster_id, "useCspCredentials": True}
+    # An EKS ARN reaches the controller as given; an AKS resource id lower-cased.
+    aks = one(planned("obot-aks"), "aviatrix:index/kubernetesCluster:KubernetesCluster")
+    raw_id = spec_of("obot-aks").kubernetes.cluster_id
+    assert raw_id is not None and raw_id != raw_id.lower()
+    assert aks.inputs["clusterId"] == raw_id.lower()
     dcf = one(c, "mcp-containment:aviatrix:DcfRulebase")
     assert onboarding.urn in dcf.depends_on
 

@@ -75,8 +75,11 @@ def fired(violations: list[Violation], policy: str) -> list[Violation]:
     return [v for v in violations if v.policy == policy]
 
 
-def planned_spec(base: str, **changes: Any) -> tuple[Spec, Capture]:
-    spec = validate(with_changes(raw_stack(base), **changes))
+def planned_spec(
+    base: str, *, skip_version_validation: bool = False, **changes: Any
+) -> tuple[Spec, Capture]:
+    raw = with_changes(raw_stack(base), **changes)
+    spec = validate(raw, skip_version_validation=skip_version_validation)
     return spec, runtime.plan(spec)
 
 
@@ -85,9 +88,11 @@ HELM = "kubernetes:helm.sh/v3:Release"
 FIREWALL_POLICY = "kubernetes:networking.aviatrix.com/v1alpha1:FirewallPolicy"
 
 
-def _rules(attach: str, edit: Callable[[list[Props]], None]) -> Callable[[Props], None]:
+def _rules(point: str, edit: Callable[[list[Props]], None]) -> Callable[[Props], None]:
+    """Edit the rules of the ruleset at ``point`` (``before-ui``, ``after-ui``)."""
+
     def apply(props: Props) -> None:
-        if props["name"].endswith(f"{attach}-kubernetes"):
+        if props["name"].endswith(f"-{point}-rules"):
             edit(props["rules"])
 
     return apply
@@ -111,11 +116,12 @@ def _threat_after_permit() -> tuple[Spec, Capture]:
     def late(rules: list[Props]) -> None:
         rules[0]["priority"] = 99
 
-    return spec, changed(c, RULESET, _rules("before", late))
+    return spec, changed(c, RULESET, _rules("before-ui", late))
 
 
 def _old_controller() -> tuple[Spec, Capture]:
-    return planned_spec("foundry-prod", controller__version="8.1.4")
+    # A controller the pinned provider refuses, deployed with aviatrix:skipVersionValidation.
+    return planned_spec("foundry-prod", controller__version="8.1.4", skip_version_validation=True)
 
 
 def _unlogged() -> tuple[Spec, Capture]:
@@ -124,7 +130,7 @@ def _unlogged() -> tuple[Spec, Capture]:
     def quiet(rules: list[Props]) -> None:
         rules[0]["logging"] = False
 
-    return spec, changed(c, RULESET, _rules("after", quiet))
+    return spec, changed(c, RULESET, _rules("after-ui", quiet))
 
 
 def _prod_monitor() -> tuple[Spec, Capture]:
@@ -153,7 +159,7 @@ def _permit_all_web() -> tuple[Spec, Capture]:
         )
         rules[1]["priority"] = 5
 
-    return spec, changed(c, RULESET, _rules("after", demo_rule))
+    return spec, changed(c, RULESET, _rules("after-ui", demo_rule))
 
 
 def _unpinned_chart() -> tuple[Spec, Capture]:

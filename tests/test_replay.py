@@ -106,7 +106,8 @@ def test_node_flows_are_grouped_under_their_smartgroup() -> None:
     doc = replay(spec, records).to_json()
     assert (doc["flows"], doc["wouldChange"], doc["unchanged"]) == (3, 1, 2)
     (s,) = doc["suggestions"]
-    assert s["workload"] == "group:cluster-nodes"
+    # Named as the controller names the group: with the stack's prefix.
+    assert s["workload"] == "group:staging-cluster-nodes"
     assert s["add"] == ["unknown.example.net"]
 
 

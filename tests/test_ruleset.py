@@ -28,7 +28,8 @@ def test_foundry_ruleset_is_the_six_rules_of_the_design() -> None:
     table = [
         (r.priority, r.name, r.action, r.protocol, r.decrypt_policy, r.layer) for r in policy.rules
     ]
-    before, after = Layer.BEFORE_KUBERNETES, Layer.AFTER_KUBERNETES
+    # No Kubernetes band here: the terminal denies sit at the point after the UI's rules.
+    before, after = Layer.BEFORE_UI, Layer.AFTER_UI
     assert table == [
         (1, "deny-threat-intel", Action.DENY, Protocol.ANY, None, before),
         (2, "allow-aca-fqdn", Action.PERMIT, Protocol.TCP, Decrypt.NOT_ALLOWED, before),
@@ -37,7 +38,7 @@ def test_foundry_ruleset_is_the_six_rules_of_the_design() -> None:
         (5, "default-deny-internet", Action.DENY, Protocol.ANY, None, after),
         (6, "deny-east-west", Action.DENY, Protocol.ANY, None, after),
     ]
-    assert all(r.src == ("foundry-agents",) for r in policy.rules)
+    assert all(r.src == ("prod-foundry-agents",) for r in policy.rules)
     assert all(r.logging for r in policy.rules)
     assert policy.default_action.action is Action.DENY and policy.default_action.logging
     assert policy.rule("allow-aca-fqdn").ports == (PortRange(443, 443),)
@@ -47,7 +48,7 @@ def test_foundry_ruleset_is_the_six_rules_of_the_design() -> None:
 def test_foundry_groups_follow_the_blueprint() -> None:
     spec = _spec("foundry-prod")
     policy = compile_rulebase(spec)
-    agents = policy.group("foundry-agents").selectors[0]
+    agents = policy.group("prod-foundry-agents").selectors[0]
     assert (agents.kind.value, agents.account_name, agents.name, agents.cidr) == (
         "subnet",
         "azure-prod",
@@ -68,13 +69,13 @@ def test_foundry_groups_follow_the_blueprint() -> None:
         policy.group(g).selectors[0].external == "azureips"
         for g in policy.rule("allow-aca-svctag").dst
     )
-    aca = policy.web_group("aca-requirements-fqdns").domains
+    aca = policy.web_group("prod-aca-requirements-fqdns").domains
     assert set(aca) == set(platform().aca_fqdns)
     assert "*.data.mcr.microsoft.com" in aca and "login.microsoft.com" in aca
-    assert policy.web_group("foundry-tool-calls").domains == tuple(
+    assert policy.web_group("prod-foundry-tool-calls").domains == tuple(
         sorted(spec.egress.tool_calls.domains)
     )
-    assert [s.cidr for s in policy.group("other-spoke-resources").selectors] == [
+    assert [s.cidr for s in policy.group("prod-other-spoke-resources").selectors] == [
         "10.50.0.0/16",
         "10.60.0.0/16",
     ]
@@ -114,8 +115,13 @@ def test_kubernetes_layering() -> None:
         "allow-obot-system",
         "allow-k8s-api-server",
     ]
-    assert names[-2:] == ["default-deny-internet", "deny-east-west"]
+    # The terminal denies sit after the UI's rules, which may precede the band: they deny the
+    # nodes only (pods have their own subnet), never the MCP pods whose permits follow.
+    assert names[4:6] == ["default-deny-internet", "deny-east-west"]
+    for rule in (policy.rule("default-deny-internet"), policy.rule("deny-east-west")):
+        assert (rule.layer, rule.src) == (Layer.AFTER_UI, ("prod-aks-cluster-nodes",))
     band = policy.layer(Layer.KUBERNETES)
+    assert names[6:] == [r.name for r in band]
     # Policies by name, list order within each: allow then deny; scratch is deny-only.
     assert [r.name for r in band] == [
         "obot-mcp/atlassian-egress:allow-approved-egress",
@@ -126,14 +132,15 @@ def test_kubernetes_layering() -> None:
         "obot-mcp/github-egress:deny-all-external",
         "obot-mcp/scratch-egress:deny-all-external",
     ]
-    assert policy.rule("allow-cluster-infra").src == ("cluster-nodes",)
+    assert policy.rule("allow-cluster-infra").src == ("prod-aks-cluster-nodes",)
     api = policy.rule("allow-k8s-api-server")
     assert (api.web_groups, api.decrypt_policy) == ((), None)
-    assert policy.group("k8s-api-server").selectors[0].cidr == "20.103.10.24/32"
+    assert policy.group("prod-aks-k8s-api-server").selectors[0].cidr == "20.103.10.24/32"
 
 
 def test_cluster_infra_is_regional_data() -> None:
-    domains = compile_rulebase(_spec("obot-eks")).web_group("cluster-infra-fqdns").domains
+    rulebase = compile_rulebase(_spec("obot-eks"))
+    domains = rulebase.web_group("staging-cluster-infra-fqdns").domains
     assert "api.ecr.us-east-1.amazonaws.com" in domains
     assert "*.dkr.ecr.us-east-1.amazonaws.com" in domains
     assert not any("{region}" in d for d in domains)

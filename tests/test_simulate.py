@@ -132,7 +132,13 @@ AKS_CASES = [
     ("10.70.4.10", "20.103.10.24", 443, "PERMIT", "allow-k8s-api-server"),
     ("10.70.4.10", "20.103.10.24", 80, "DENY", "default-deny-internet"),
     ("10.70.4.10", "evil.example", 443, "DENY", "default-deny-internet"),
-    ("10.70.16.7", "10.71.0.4", 6379, "DENY", "deny-east-west"),
+    # nodes to an adjacent spoke: the east-west deny (it may precede the band, so nodes only)
+    ("10.70.4.10", "10.71.0.4", 6379, "DENY", "deny-east-west"),
+    # a server pod to an adjacent spoke: its own policy's final deny covers 0.0.0.0/0
+    ("pod:obot-mcp/github", "10.71.0.4", 6379, "DENY", "obot-mcp/github-egress:deny-all-external"),
+    # an unidentified address of the pod range: no rule before the band may name the pod range,
+    # so the DCF default action denies it
+    ("10.70.16.7", "10.71.0.4", 6379, "DENY", None),
 ]
 
 
@@ -150,7 +156,7 @@ def test_kill_chain_exfiltration_is_denied_and_attributed() -> None:
         "timestamp": "2026-11-24T03:00:00Z",
         "source": {
             "identity": "pod:obot-mcp/github",
-            "groups": ["cluster-pods", "obot-mcp/github-egress/github-egress-pods"],
+            "groups": ["prod-aks-cluster-pods", "obot-mcp/github-egress/github-egress-pods"],
         },
         "destination": "attacker.io",
         "port": 443,
@@ -167,9 +173,9 @@ def test_foundry_agent_kill_chain_default_deny() -> None:
     assert (v["verdict"], v["rule"], v["layer"]) == (
         "DENY",
         "default-deny-internet",
-        "after-kubernetes",
+        "after-ui",
     )
-    assert v["audit"]["source"] == {"identity": "10.40.1.33", "groups": ["foundry-agents"]}
+    assert v["audit"]["source"] == {"identity": "10.40.1.33", "groups": ["prod-foundry-agents"]}
 
 
 def test_monitor_mode_permits_and_reports_the_would_be_action() -> None:

@@ -45,7 +45,7 @@ def test_keys_are_snake_case_in_python() -> None:
     spec = validate(raw_stack(AKS))
     assert spec.network.gateway_subnet == "10.70.0.0/26"
     assert spec.kubernetes.obot.mcp_namespace == "obot-mcp"
-    assert spec.kubernetes.k8s_firewall.chart_version == "10.1.0"
+    assert spec.kubernetes.k8s_firewall.chart_version == "10.0.0"
     assert spec.mcp_servers[0].egress_domains == ("api.github.com", "*.githubusercontent.com")
 
 

@@ -424,6 +424,47 @@ def _count(capped: dict[str, Any]) -> str:
     return f"{capped['count']}{more} ({shown}{', ...' if capped['count'] > 3 else ''})"
 
 
+CONTROLLER_IP = "aviatrix:controllerIp"
+
+
+@app.command()
+def controller(
+    stacks_dir: StacksDirOpt = Path("stacks"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the stacks that share each controller (by aviatrix:controllerIp) together: one
+    owner, distinct prefixes, every stack in the owner's tree, no name declared twice."""
+    import yaml  # noqa: PLC0415
+
+    from .compile.controller import check_shared_controller  # noqa: PLC0415
+
+    groups: dict[str, dict[str, Spec]] = {}
+    issues: list[Issue] = []
+    for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        try:
+            spec = load_file(path)
+        except SpecError as exc:
+            issues += [Issue(f"{stack}:{i.path}", i.message) for i in exc.issues]
+            continue
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        groups.setdefault(str(config.get(CONTROLLER_IP, "")), {})[stack] = spec
+    if not groups and not issues:
+        issues.append(Issue("--stacks-dir", f"no Pulumi.<stack>.yaml file in {stacks_dir}"))
+    for address, specs in sorted(groups.items()):
+        if not address:
+            issues += [Issue(f"{s}:{CONTROLLER_IP}", "is not set") for s in sorted(specs)]
+            continue
+        issues += check_shared_controller(specs)
+    if issues:
+        fail(issues, as_json)
+    if as_json:
+        emit_json({"valid": True, "controllers": {a: sorted(s) for a, s in sorted(groups.items())}})
+        return
+    for address, specs in sorted(groups.items()):
+        typer.echo(f"valid: controller {address}: {', '.join(sorted(specs))}")
+
+
 def main() -> None:
     app()
 

@@ -63,8 +63,8 @@ def generate(spec: Spec, server: McpServer) -> dict[str, Any]:
         pod_selectors = [
             {"type": "k8s", "k8sNamespace": namespace, "tags": {POD_LABEL: server.name}}
         ]
-        if spec.kubernetes.cluster_id:
-            pod_selectors[0]["k8sClusterId"] = spec.kubernetes.cluster_id
+        if spec.k8s_cluster_id:
+            pod_selectors[0]["k8sClusterId"] = spec.k8s_cluster_id
     smart_groups = [
         {"name": pods, "selectors": pod_selectors},
         {"name": ANY_DESTINATION, "selectors": [{"cidr": DEFAULT_ROUTE}]},

@@ -13,7 +13,7 @@ from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 
 from ..config.schema import PodIdentity, Spec
-from ..core import fqdn
+from ..core import fqdn, names
 from ..core.evaluate import Evaluator, FlowError, Verdict, decide
 from ..core.groups import Endpoint
 from ..core.model import Protocol, Rulebase
@@ -34,9 +34,16 @@ def resolve_source(spec: Spec, rulebase: Rulebase, text: str) -> Endpoint:
     text = text.strip()
     if text.startswith("group:"):
         name = text.removeprefix("group:")
-        try:
-            group = rulebase.group(name)
-        except KeyError:
+        # A group may be named as the controller knows it or by its role (cluster-nodes),
+        # without the stack's prefix.
+        for candidate in (name, names.qualified(spec.name_prefix, name)):
+            try:
+                group = rulebase.group(candidate)
+            except KeyError:
+                continue
+            name = candidate
+            break
+        else:
             known = ", ".join(g.name for g in rulebase.smart_groups if not g.managed)
             raise FlowError(f"source: unknown group {name!r} (groups: {known})") from None
         ranges = [s.cidr for s in group.selectors if s.cidr is not None]

@@ -242,7 +242,7 @@ class Replayer:
             index = next(i for i, s in enumerate(self.spec.mcp_servers) if s.name == server)
             return f"mcp-server:{server}", f"mcpServers[{index}].egressDomains"
         groups = self.ev.identity_groups(mask)
-        if names.FOUNDRY_AGENTS in groups:
+        if names.qualified(self.spec.name_prefix, names.FOUNDRY_AGENTS) in groups:
             return "agent-subnet", "egress.toolCalls.domains"
         for index, mcp in enumerate(self.spec.mcp_servers):
             for cidr in mcp.pod_cidrs:

@@ -1,10 +1,13 @@
 """Compile a spec into its layered DCF rulebase.
 
-Order of evaluation, one list: the base ruleset attached before the Kubernetes band (threat
-intel, platform permits, tool calls), the Kubernetes band (one FirewallPolicy per MCP server,
-list order within a policy, policies by name), the ruleset attached after it (default deny,
-east-west deny), then the DCF default action. The default deny is never placed before the
-Kubernetes band: it would shadow every MCP server's permit.
+Order of evaluation is the controller's (:class:`~mcp_containment.core.model.Layer`): the
+ruleset at the Terraform point before the UI's rules (threat intel, platform permits, tool
+calls), the Kubernetes band (one FirewallPolicy per MCP server, list order within a policy,
+policies by name), then the terminal denies (default deny, east-west deny) and the DCF default
+action. The terminal denies go to the Terraform point after the band where the controller has
+one; otherwise to the point after the UI's rules, which may precede the band, so there they
+never match MCP server pods: pods are denied by their own policy's final deny and the default
+action, and when pods share the node subnet there is no node-only source to deny at all.
 
 The compiler is a handful of small builders, one per kind of workload, each adding its groups
 and rules to a :class:`_Draft`; :func:`compile_rulebase` runs them in evaluation order.
@@ -31,6 +34,7 @@ from ..core.model import (
     SelectorKind,
     SmartGroup,
     WebGroup,
+    in_evaluation_order,
 )
 from ..core.platform import PlatformData, platform
 from . import firewallpolicy
@@ -45,16 +49,23 @@ class _Draft:
 
     spec: Spec
     data: PlatformData
+    prefix: str = ""
+    """Starts every group name: SmartGroups and WebGroups are controller-wide."""
     workloads: tuple[str, ...] = ()
     """Every workload group of the stack (agents, nodes, pods)."""
     nodes: tuple[str, ...] = ()
     """The node-only sources platform permits are scoped to."""
+    pod_free: tuple[str, ...] = ()
+    """Workload groups that hold no MCP server pod: what may be denied before the band."""
     groups: list[SmartGroup] = field(default_factory=lambda: list(names.MANAGED_GROUPS))
     web_groups: list[WebGroup] = field(default_factory=list)
     before: list[Rule] = field(default_factory=list)
     band: list[Rule] = field(default_factory=list)
-    after: list[Rule] = field(default_factory=list)
+    terminal: list[Rule] = field(default_factory=list)
     firewall_policies: list[dict[str, object]] = field(default_factory=list)
+
+    def name(self, role: str) -> str:
+        return names.qualified(self.prefix, role)
 
     def monitor(self, rule: str) -> bool:
         """True when the rule runs in monitor mode (the stack's mode or its own override)."""
@@ -87,7 +98,7 @@ class _Draft:
         return Rule(
             name=name,
             priority=0,
-            layer=Layer.BEFORE_KUBERNETES,
+            layer=Layer.BEFORE_UI,
             action=Action.PERMIT,
             src=src,
             dst=dst,
@@ -100,15 +111,16 @@ class _Draft:
         )
 
 
-def _subnet_group(spec: Spec, group: str, role: str, cidr: str) -> SmartGroup:
+def _subnet_group(d: _Draft, role: str, subnet_role: str, cidr: str) -> SmartGroup:
+    spec = d.spec
     return SmartGroup(
-        group,
+        d.name(role),
         (
             Selector(
                 SelectorKind.SUBNET,
                 cidr=cidr,
                 account_name=spec.controller.account_name,
-                name=naming.subnet(spec, role),
+                name=naming.subnet(spec, subnet_role),
                 region=spec.network.region,
             ),
         ),
@@ -118,30 +130,28 @@ def _subnet_group(spec: Spec, group: str, role: str, cidr: str) -> SmartGroup:
 def _workload_groups(d: _Draft) -> None:
     """Groups for the stack's workloads: who the base rules apply to."""
     spec, net = d.spec, d.spec.network
-    if spec.foundry.enabled:
-        agents = _subnet_group(spec, names.FOUNDRY_AGENTS, naming.AGENT_SUBNET, net.agent_subnet)
-        d.groups.append(agents)
-        d.workloads = d.nodes = (agents.name,)
+    if spec.foundry.enabled or not spec.kubernetes.enabled:
+        role = names.FOUNDRY_AGENTS if spec.foundry.enabled else names.SPOKE_WORKLOADS
+        group = _subnet_group(d, role, naming.AGENT_SUBNET, net.agent_subnet)
+        d.groups.append(group)
+        d.workloads = d.nodes = d.pod_free = (group.name,)
         return
-    if not spec.kubernetes.enabled:
-        spoke = _subnet_group(spec, names.SPOKE_WORKLOADS, naming.AGENT_SUBNET, net.agent_subnet)
-        d.groups.append(spoke)
-        d.workloads = d.nodes = (spoke.name,)
-        return
-    nodes = _subnet_group(spec, names.CLUSTER_NODES, naming.AGENT_SUBNET, net.agent_subnet)
+    nodes = _subnet_group(d, names.CLUSTER_NODES, naming.AGENT_SUBNET, net.agent_subnet)
     d.groups.append(nodes)
     d.workloads = d.nodes = (nodes.name,)
     if net.pod_subnet:
-        pods = _subnet_group(spec, names.CLUSTER_PODS, naming.POD_SUBNET, net.pod_subnet)
+        pods = _subnet_group(d, names.CLUSTER_PODS, naming.POD_SUBNET, net.pod_subnet)
         d.groups.append(pods)
         d.workloads += (pods.name,)
+        # Pods have their own range: the node subnet holds none of them.
+        d.pod_free = (nodes.name,)
     d.groups.append(
         SmartGroup(
-            names.OBOT_SYSTEM_PODS,
+            d.name(names.OBOT_SYSTEM_PODS),
             (
                 Selector(
                     SelectorKind.K8S,
-                    k8s_cluster_id=spec.kubernetes.cluster_id,
+                    k8s_cluster_id=spec.k8s_cluster_id,
                     k8s_namespace=spec.kubernetes.obot.namespace,
                 ),
             ),
@@ -150,8 +160,10 @@ def _workload_groups(d: _Draft) -> None:
 
 
 def _threat_intel(d: _Draft) -> None:
+    # Before the band on purpose: a threat-listed destination is denied even to a server
+    # that declares it. Its destinations are the feed only, so it shadows no server permit.
     d.before.append(
-        d.deny(names.DENY_THREAT_INTEL, Layer.BEFORE_KUBERNETES, d.workloads, (names.THREAT_GROUP,))
+        d.deny(names.DENY_THREAT_INTEL, Layer.BEFORE_UI, d.workloads, (names.THREAT_GROUP,))
     )
 
 
@@ -160,13 +172,12 @@ def _foundry(d: _Draft) -> None:
     if not d.spec.foundry.enabled:
         return
     data = d.data
-    d.web_groups.append(WebGroup(data.aca_web_group, data.aca_fqdns))
-    d.before.append(
-        d.https_permit(names.ALLOW_ACA_FQDN, d.workloads, PUBLIC, web_group=data.aca_web_group)
-    )
+    aca = d.name(data.aca_web_group)
+    d.web_groups.append(WebGroup(aca, data.aca_fqdns))
+    d.before.append(d.https_permit(names.ALLOW_ACA_FQDN, d.workloads, PUBLIC, web_group=aca))
     tag_groups = [
         SmartGroup(
-            names.SVCTAG_PREFIX + tag.lower(),
+            d.name(names.SVCTAG_PREFIX + tag.lower()),
             (
                 Selector(
                     SelectorKind.EXTERNAL,
@@ -183,13 +194,14 @@ def _foundry(d: _Draft) -> None:
     d.before.append(d.https_permit(names.ALLOW_ACA_SVCTAG, d.workloads, svctags, tls=True))
     tool_calls = d.spec.egress.tool_calls
     if tool_calls.domains:
-        d.web_groups.append(WebGroup(names.FOUNDRY_TOOL_CALLS, tuple(sorted(tool_calls.domains))))
+        web = d.name(names.FOUNDRY_TOOL_CALLS)
+        d.web_groups.append(WebGroup(web, tuple(sorted(tool_calls.domains))))
         d.before.append(
             d.https_permit(
                 names.ALLOW_TOOL_CALLS,
                 d.workloads,
                 PUBLIC,
-                web_group=names.FOUNDRY_TOOL_CALLS,
+                web_group=web,
                 decrypt=Decrypt.ALLOWED if tool_calls.decrypt else Decrypt.NOT_ALLOWED,
             )
         )
@@ -206,33 +218,24 @@ def _cluster_platform(d: _Draft) -> None:
     spec, data = d.spec, d.data
     if not spec.kubernetes.enabled:
         return
-    infra = data.cluster_infra_fqdns(spec.cloud.value, spec.network.region)
-    d.web_groups.append(WebGroup(data.cluster_infra_web_group, infra))
-    d.web_groups.append(WebGroup(data.obot_system_web_group, data.obot_system_fqdns))
-    d.before.append(
-        d.https_permit(
-            names.ALLOW_CLUSTER_INFRA, d.nodes, PUBLIC, web_group=data.cluster_infra_web_group
-        )
+    infra, obot = d.name(data.cluster_infra_web_group), d.name(data.obot_system_web_group)
+    d.web_groups.append(
+        WebGroup(infra, data.cluster_infra_fqdns(spec.cloud.value, spec.network.region))
     )
-    d.before.append(
-        d.https_permit(
-            names.ALLOW_OBOT_SYSTEM,
-            (names.OBOT_SYSTEM_PODS,),
-            PUBLIC,
-            web_group=data.obot_system_web_group,
-        )
-    )
+    d.web_groups.append(WebGroup(obot, data.obot_system_fqdns))
+    d.before.append(d.https_permit(names.ALLOW_CLUSTER_INFRA, d.nodes, PUBLIC, web_group=infra))
+    obot_pods = d.name(names.OBOT_SYSTEM_PODS)
+    d.before.append(d.https_permit(names.ALLOW_OBOT_SYSTEM, (obot_pods,), PUBLIC, web_group=obot))
     api = spec.kubernetes.api_server_ip
     if api:
-        d.groups.append(
-            SmartGroup(names.K8S_API_SERVER, (Selector(SelectorKind.CIDR, cidr=f"{api}/32"),))
-        )
+        api_group = d.name(names.K8S_API_SERVER)
+        d.groups.append(SmartGroup(api_group, (Selector(SelectorKind.CIDR, cidr=f"{api}/32"),)))
         # A bare IP carries no SNI, so no WebGroup rule can match it: a /32 permit.
         d.before.append(
             d.https_permit(
                 names.ALLOW_K8S_API_SERVER,
-                (*d.nodes, names.OBOT_SYSTEM_PODS),
-                (names.K8S_API_SERVER,),
+                (*d.nodes, obot_pods),
+                (api_group,),
                 decrypt=None,
             )
         )
@@ -251,25 +254,27 @@ def _kubernetes_band(d: _Draft) -> None:
         d.band += translated.rules
 
 
-def _after_band(d: _Draft) -> None:
-    """Default deny, then the east-west deny: after the band, so no server permit is shadowed."""
-    d.after.append(d.deny(names.DEFAULT_DENY_INTERNET, Layer.AFTER_KUBERNETES, d.workloads, PUBLIC))
+def terminal_layer(spec: Spec) -> Layer:
+    """Where the terminal denies go: after the band where the controller has that point."""
+    return Layer.AFTER_KUBERNETES if spec.controller.after_kubernetes_point else Layer.AFTER_UI
+
+
+def _terminal_denies(d: _Draft) -> None:
+    """Default deny, then the east-west deny, each sourced from what they may deny at their
+    point: every workload after the band, only pod-free workloads before it (a deny there that
+    reached MCP pods would shadow every server permit)."""
+    layer = terminal_layer(d.spec)
+    sources = d.workloads if layer > Layer.KUBERNETES else d.pod_free
+    if not sources:
+        return
+    d.terminal.append(d.deny(names.DEFAULT_DENY_INTERNET, layer, sources, PUBLIC))
     east_west = d.spec.egress.east_west
     if east_west:
+        others = d.name(names.OTHER_SPOKE_RESOURCES)
         d.groups.append(
-            SmartGroup(
-                names.OTHER_SPOKE_RESOURCES,
-                tuple(Selector(SelectorKind.CIDR, cidr=c) for c in east_west),
-            )
+            SmartGroup(others, tuple(Selector(SelectorKind.CIDR, cidr=c) for c in east_west))
         )
-        d.after.append(
-            d.deny(
-                names.DENY_EAST_WEST,
-                Layer.AFTER_KUBERNETES,
-                d.workloads,
-                (names.OTHER_SPOKE_RESOURCES,),
-            )
-        )
+        d.terminal.append(d.deny(names.DENY_EAST_WEST, layer, sources, (others,)))
 
 
 _BUILDERS = (_workload_groups, _threat_intel, _foundry, _cluster_platform, _kubernetes_band)
@@ -277,14 +282,15 @@ _BUILDERS = (_workload_groups, _threat_intel, _foundry, _cluster_platform, _kube
 
 def compile_rulebase(spec: Spec) -> Rulebase:
     """The whole layered rulebase for a validated spec. Deterministic: same spec, same result."""
-    d = _Draft(spec, platform())
-    for build in (*_BUILDERS, _after_band):
+    d = _Draft(spec, platform(), spec.name_prefix)
+    for build in (*_BUILDERS, _terminal_denies):
         build(d)
-    # One priority space across both base rulesets, so the table reads 1..n top to bottom.
+    # One priority space across the base rulesets, so the table reads 1..n top to bottom.
+    base = _numbered([*d.before, *d.terminal], 1)
     return Rulebase(
         smart_groups=tuple(d.groups),
         web_groups=tuple(d.web_groups),
-        rules=(*_numbered(d.before, 1), *d.band, *_numbered(d.after, len(d.before) + 1)),
+        rules=in_evaluation_order([*base, *d.band]),
         default_action=DefaultAction(Action(spec.egress.default_action.value)),
         firewall_policies=tuple(d.firewall_policies),
         threat_feed=spec.egress.threat_feed,
@@ -309,4 +315,4 @@ def _mcp_pod_ranges(spec: Spec) -> tuple[str, ...]:
     return (spec.network.pod_subnet or spec.network.agent_subnet,)
 
 
-__all__ = ["compile_rulebase"]
+__all__ = ["compile_rulebase", "terminal_layer"]

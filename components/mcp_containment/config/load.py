@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .schema import PROJECT, Spec
-from .validate import Issue, SpecError, validate
+from .validate import SKIP_VERSION_VALIDATION, Issue, SpecError, validate
 
 NAMESPACE = PROJECT + ":"
 
@@ -80,6 +80,12 @@ def raw_from_stack_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def skips_version_validation(config: Mapping[str, Any]) -> bool:
+    """The stack's ``aviatrix:skipVersionValidation`` (a YAML bool, or text from the engine)."""
+    value = config.get(SKIP_VERSION_VALIDATION, False)
+    return value is True or str(value).strip().lower() == "true"
+
+
 def load_file(path: Path | str) -> Spec:
     """Validate a ``Pulumi.<stack>.yaml`` file; raise SpecError naming every bad key."""
     path = Path(path)
@@ -99,7 +105,9 @@ def load_file(path: Path | str) -> Spec:
     ]
     if plain:
         raise SpecError(plain)
-    return validate(raw_from_stack_config(config))
+    return validate(
+        raw_from_stack_config(config), skip_version_validation=skips_version_validation(config)
+    )
 
 
 def load_stack(stack: str, stacks_dir: Path | str = "stacks") -> Spec:
@@ -135,4 +143,7 @@ def load_pulumi_config() -> Spec:
     ]
     if issues:
         raise SpecError(issues)
-    return validate(raw_from_stack_config({k: _decode(v) for k, v in merged.items()}))
+    decoded = {k: _decode(v) for k, v in merged.items()}
+    return validate(
+        raw_from_stack_config(decoded), skip_version_validation=skips_version_validation(decoded)
+    )

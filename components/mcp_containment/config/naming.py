@@ -17,7 +17,9 @@ PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 
 
 def prefix(spec: Spec) -> str:
-    return f"{spec.environment}-mcp"
+    """Resource groups and AWS Name tags are account-wide like the controller's names, so two
+    stacks of one environment differ by ``controller.namePrefix`` here too."""
+    return f"{spec.name_prefix}-mcp"
 
 
 def vnet(spec: Spec) -> str:

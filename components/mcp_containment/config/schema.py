@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from ..core.fqdn import DomainError, check_egress_domain
 from ..core.model import Action
-from ..core.versions import is_pinned_chart_version, parse_controller_version
+from ..core.versions import K8S_FIREWALL_CHART, is_pinned_chart_version, parse_controller_version
 
 PROJECT = "mcp-containment"
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
@@ -109,7 +109,7 @@ Version = Annotated[str, AfterValidator(_version)]
 def _chart_version(value: str) -> str:
     if not is_pinned_chart_version(value):
         raise ValueError(
-            f"{value!r} is not a pinned chart version; give an exact semver such as 10.1.0 "
+            f"{value!r} is not a pinned chart version; give an exact semver such as 10.0.0 "
             "(ranges and 'latest' make previews non-reproducible)"
         )
     return value
@@ -154,11 +154,30 @@ class PodIdentity(StrEnum):
     CIDR = "cidr"
 
 
+NamePrefix = Annotated[str, AfterValidator(lambda v: _dns_label(v, "name prefix"))]
+"""What every controller-scope name of a stack starts with (its length is checked against
+the name limit in :mod:`mcp_containment.config.validate`)."""
+
+
 class Controller(_Model):
     version: Version
     account_name: str = Field(min_length=1)
     owns_controller_wide: bool = False
-    """Exactly one stack per controller owns the default action rule and other singletons."""
+    """Exactly one stack per controller owns the controller-wide objects: the DCF switch, the
+    default action and the policy tree at the controller's Terraform attachment points."""
+    name_prefix: NamePrefix | None = None
+    """Starts every controller-scope name of this stack (groups, rulesets, attachment points);
+    defaults to the environment. Two stacks on one controller need different prefixes."""
+    shared_with: tuple[NamePrefix, ...] = ()
+    """Owner only: the name prefixes of the other stacks on this controller. Each gets its own
+    attachment point under every Terraform attachment point, evaluated in this order after the
+    owner's own."""
+    after_kubernetes_point: bool = False
+    """The controller has ``TERRAFORM_AFTER_K8S_MANAGED`` (after the Kubernetes-managed rules).
+    No provider release documents it yet, so it is off unless declared."""
+    attachment_points: dict[str, str] = Field(default_factory=dict)
+    """Attachment point name -> id, for points whose name lookup is unreliable on this
+    controller; only points this stack attaches to may be named."""
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
@@ -188,7 +207,7 @@ class Gateway(_Model):
     ha: bool = False
     transit_gateway: str | None = None
     name: str | None = None
-    """Defaults to ``<environment>-mcp-spoke``."""
+    """Defaults to ``<controller.namePrefix>-mcp-spoke`` (gateway names are controller-wide)."""
 
 
 class ToolCalls(_Model):
@@ -241,7 +260,8 @@ class Obot(_Model):
 
 
 class K8sFirewall(_Model):
-    chart_version: ChartVersion = "10.1.0"
+    chart_version: ChartVersion = K8S_FIREWALL_CHART
+    """The newest version the chart repository publishes (10.1.0 is in git, not released)."""
     namespace: Namespace = "aviatrix-system"
 
 
@@ -322,8 +342,24 @@ class Spec(_Model):
         return bool(self.gateway.transit_gateway)
 
     @property
+    def name_prefix(self) -> str:
+        """What this stack's controller-scope names start with."""
+        return self.controller.name_prefix or self.environment
+
+    @property
+    def k8s_cluster_id(self) -> str | None:
+        """The cluster id as the controller keys it: an AKS resource id lower-cased (the
+        provider's ``aviatrix_kubernetes_cluster`` docs: "converted to lower case"), an EKS ARN
+        as given. Everything that reaches the controller uses this, never the raw value."""
+        cluster_id = self.kubernetes.cluster_id
+        if cluster_id is None or self.cloud is not Cloud.AZURE:
+            return cluster_id
+        return cluster_id.lower()
+
+    @property
     def gateway_name(self) -> str:
-        return self.gateway.name or f"{self.environment}-mcp-spoke"
+        # Gateway names are controller-wide too: two spokes of one environment differ by prefix.
+        return self.gateway.name or f"{self.name_prefix}-mcp-spoke"
 
 
 SECTIONS: dict[str, object] = {

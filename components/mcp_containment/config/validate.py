@@ -17,11 +17,14 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..core import names
+from ..core.model import TERRAFORM_LAYERS, Layer
+from ..core.versions import AVIATRIX_PROVIDER, controller_release, provider_controller_release
 from . import regions
 from .schema import (
     REQUIRED_SECTIONS,
     SECTIONS,
     Cloud,
+    Controller,
     Egress,
     Foundry,
     Gateway,
@@ -264,13 +267,17 @@ def _tool_calls(p: dict[str, Any]) -> Iterator[Issue]:
         )
 
 
-@_check("egress", "foundry", "kubernetes", "gateway")
+@_check("egress", "foundry", "kubernetes", "gateway", "network", "controller")
 def _rule_modes(p: dict[str, Any]) -> Iterator[Issue]:
+    k8s = p["kubernetes"].enabled
     rules = names.base_rule_names(
         foundry=p["foundry"].enabled,
-        kubernetes=p["kubernetes"].enabled,
+        kubernetes=k8s,
         api_server=p["kubernetes"].api_server_ip is not None,
         east_west=bool(p["egress"].east_west),
+        terminal=not k8s
+        or p["network"].pod_subnet is not None
+        or p["controller"].after_kubernetes_point,
     )
     for rule in p["egress"].rule_modes:
         if rule not in rules:
@@ -358,6 +365,111 @@ def _server_placement(p: dict[str, Any]) -> Iterator[Issue]:
             )
 
 
+# --- the controller ------------------------------------------------------------------------------
+
+SKIP_VERSION_VALIDATION = "aviatrix:skipVersionValidation"
+"""The Aviatrix provider's own switch for its controller version check. When a stack sets it,
+our check of ``controller.version`` is skipped too (it restates the provider's)."""
+
+
+@_check("controller", SKIP_VERSION_VALIDATION)
+def _controller_release(p: dict[str, Any]) -> Iterator[Issue]:
+    if p[SKIP_VERSION_VALIDATION]:
+        return
+    declared = controller_release(p["controller"].version_tuple)
+    supported = provider_controller_release()
+    if declared != supported:
+        want = "{}.{}".format(*supported)
+        yield Issue(
+            "controller.version",
+            f"{p['controller'].version} is not supported by the pinned Aviatrix provider "
+            f"{AVIATRIX_PROVIDER}, which refuses any controller but {want}.x at setup; pin a "
+            f"provider release for this controller, or set {SKIP_VERSION_VALIDATION}: true to "
+            "skip the provider's check",
+        )
+
+
+def _prefix_issue(path: str, prefix: str, what: str) -> Issue | None:
+    limit = names.max_prefix_length()
+    if len(prefix) <= limit:
+        return None
+    return Issue(
+        path,
+        f"{what} {prefix!r} is {len(prefix)} characters; controller-scope names are limited to "
+        f"{names.NAME_LIMIT} and the longest this library derives adds "
+        f"{names.NAME_LIMIT - limit} to the prefix, so at most {limit}",
+    )
+
+
+@_check("controller", "environment")
+def _name_prefixes(p: dict[str, Any]) -> Iterator[Issue]:
+    controller: Controller = p["controller"]
+    own = controller.name_prefix or p["environment"]
+    if controller.name_prefix is None:
+        issue = _prefix_issue("environment", own, "used as controller.namePrefix,")
+    else:
+        issue = _prefix_issue("controller.namePrefix", own, "the prefix")
+    if issue is not None:
+        yield issue
+    if controller.shared_with and not controller.owns_controller_wide:
+        yield Issue(
+            "controller.sharedWith",
+            "only the stack with controller.ownsControllerWide declares the policy tree the "
+            "other stacks attach to",
+        )
+    seen: dict[str, int] = {}
+    for i, other in enumerate(controller.shared_with):
+        path = f"controller.sharedWith[{i}]"
+        if other == own:
+            yield Issue(path, f"{other!r} is this stack's own prefix; list the other stacks")
+        elif other in seen:
+            yield Issue(
+                path,
+                f"{other!r} is listed twice (also controller.sharedWith[{seen[other]}]): two "
+                "stacks on one controller need different name prefixes",
+            )
+        else:
+            issue = _prefix_issue(path, other, "the prefix")
+            if issue is not None:
+                yield issue
+        seen.setdefault(other, i)
+
+
+def own_attachment_points(controller: Controller, prefix: str) -> dict[str, Layer]:
+    """The attachment points a stack attaches to, by name: its own point under each of the
+    controller's Terraform points and, for the owner, those Terraform points themselves."""
+    layers = [
+        layer
+        for layer in TERRAFORM_LAYERS
+        if layer is not Layer.AFTER_KUBERNETES or controller.after_kubernetes_point
+    ]
+    points = {names.attachment_point(prefix, layer): layer for layer in layers}
+    if controller.owns_controller_wide:
+        points |= {str(layer.attachment_point): layer for layer in layers}
+    return points
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+
+
+@_check("controller", "environment")
+def _attachment_point_ids(p: dict[str, Any]) -> Iterator[Issue]:
+    controller: Controller = p["controller"]
+    prefix = controller.name_prefix or p["environment"]
+    own = own_attachment_points(controller, prefix)
+    for point, point_id in controller.attachment_points.items():
+        path = f"controller.attachmentPoints.{point}"
+        if point not in own:
+            yield Issue(
+                path,
+                f"names an attachment point this stack does not attach to (another "
+                f"environment's, or one this controller lacks); this stack's are: "
+                f"{', '.join(sorted(own))}",
+            )
+        if not _UUID.match(str(point_id)):
+            yield Issue(path, f"{point_id!r} is not an attachment point id (a UUID)")
+
+
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "egress": Egress(),
     "foundry": Foundry(),
@@ -366,9 +478,11 @@ _OPTIONAL_DEFAULTS: dict[str, Any] = {
 }
 
 
-def validate(raw: Mapping[str, Any]) -> Spec:
-    """Validate raw config (camelCase keys, namespace already stripped); raise SpecError."""
+def validate(raw: Mapping[str, Any], *, skip_version_validation: bool = False) -> Spec:
+    """Validate raw config (camelCase keys, namespace already stripped); raise SpecError.
+    ``skip_version_validation`` is the stack's ``aviatrix:skipVersionValidation``."""
     parsed, issues = _parse_sections(raw)
+    parsed[SKIP_VERSION_VALIDATION] = skip_version_validation
     for key, default in _OPTIONAL_DEFAULTS.items():
         if raw.get(key) is None:
             parsed[key] = default
@@ -380,10 +494,10 @@ def validate(raw: Mapping[str, Any]) -> Spec:
     return Spec.model_validate(dict(raw))
 
 
-def issues_of(raw: Mapping[str, Any]) -> list[Issue]:
+def issues_of(raw: Mapping[str, Any], *, skip_version_validation: bool = False) -> list[Issue]:
     """Every problem in ``raw``; empty when it is valid."""
     try:
-        validate(raw)
+        validate(raw, skip_version_validation=skip_version_validation)
     except SpecError as exc:
         return exc.issues
     return []

@@ -44,6 +44,7 @@ class Code(StrEnum):
     DEFAULT_DENY_MISSING = "default-deny-missing"
     PLATFORM_AFTER_DEFAULT_DENY = "platform-permit-after-default-deny"
     DEFAULT_DENY_BEFORE_KUBERNETES = "default-deny-before-kubernetes"
+    SHADOWS_SERVER_PERMIT = "shadows-server-permit"
     DEFAULT_ACTION_NOT_DENY = "default-action-not-deny"
     EAST_WEST_MISSING = "east-west-deny-missing"
     OVERBROAD_DOMAIN = "overbroad-domain"
@@ -309,13 +310,24 @@ def _threat_intel_first(ctx: _Context) -> Iterator[Finding]:
 
 
 def _default_deny_placement(ctx: _Context) -> Iterator[Finding]:
-    """Platform permits before the default deny; the default deny after the Kubernetes band."""
+    """Platform permits before the default deny; the default deny never where it may precede
+    the Kubernetes band while it reaches MCP server pods."""
     rules = ctx.rulebase.rules
     position = {r.name: i for i, r in enumerate(rules)}
     deny = position.get(names.DEFAULT_DENY_INTERNET)
+    band = [r for r in rules if r.layer is Layer.KUBERNETES]
     if deny is None:
+        hint = (
+            "; with MCP pods on the node subnet it can only sit after the Kubernetes band: give "
+            "pods their own subnet (network.podSubnet) or declare the controller's point after "
+            "the band (controller.afterKubernetesPoint)"
+            if band or ctx.rulebase.mcp_namespace
+            else ""
+        )
         yield Finding(
-            Code.DEFAULT_DENY_MISSING, Severity.ERROR, f"no {names.DEFAULT_DENY_INTERNET!r} rule"
+            Code.DEFAULT_DENY_MISSING,
+            Severity.ERROR,
+            f"no {names.DEFAULT_DENY_INTERNET!r} rule{hint}",
         )
         return
     deny_rule = rules[deny]
@@ -328,15 +340,69 @@ def _default_deny_placement(ctx: _Context) -> Iterator[Finding]:
                 name,
                 deny_rule.name,
             )
-    band = [r for r in rules if r.layer is Layer.KUBERNETES]
-    if deny_rule.layer is not Layer.AFTER_KUBERNETES or (band and position[band[-1].name] > deny):
+    early = deny_rule.layer < Layer.KUBERNETES or bool(band and position[band[-1].name] > deny)
+    if early and ctx.rulebase.mcp_pod_ranges and _reaches_mcp(ctx, deny_rule):
         yield Finding(
             Code.DEFAULT_DENY_BEFORE_KUBERNETES,
             Severity.ERROR,
-            f"{deny_rule.name!r} must sit in the ruleset after the Kubernetes band; before "
-            "it, it shadows every MCP server permit",
+            f"{deny_rule.name!r} reaches MCP server pods at a point that may precede the "
+            f"Kubernetes band ({deny_rule.layer.label}); there it shadows every MCP server permit",
             deny_rule.name,
         )
+
+
+def _overlaps(ctx: _Context, early: Rule, permit: Rule) -> bool:
+    """Some flow ``permit`` (a server's TCP/443 WebGroup permit) allows also matches ``early``."""
+    if early.protocol is not Protocol.ANY and early.protocol is not permit.protocol:
+        return False
+    if early.ports and permit.ports:
+        spans = [(p.lo, p.hi) for p in permit.ports]
+        if not any(a.lo <= hi and lo <= a.hi for a in early.ports for lo, hi in spans):
+            return False
+    if not any(ctx.group_covers(a, b) for a in early.src for b in permit.src):
+        return False
+    # A server permit matches public hostnames only: an early rule overlaps it through a
+    # public destination, and through its WebGroups when it has some.
+    if not any(d in ctx.public for d in early.dst):
+        return False
+    if not early.web_groups:
+        return True
+    theirs = ctx.domains(permit.web_groups)
+    return any(
+        fqdn.covers(a, b) or fqdn.covers(b, a)
+        for a in ctx.domains(early.web_groups)
+        for b in theirs
+    )
+
+
+def _precedes_band(ctx: _Context) -> Iterator[Finding]:
+    """Denies at a point that may precede the Kubernetes band and that would decide flows an
+    MCP server's own policy permits. The threat-intel deny comes first by design, and the
+    default deny has its own finding."""
+    permits = [
+        r for r in ctx.rulebase.rules if r.layer is Layer.KUBERNETES and r.action is Action.PERMIT
+    ]
+    if not permits:
+        return
+    for r in ctx.rulebase.rules:
+        if (
+            r.layer >= Layer.KUBERNETES
+            or r.action is not Action.DENY
+            or ctx.is_threat_deny(r)
+            or r.name == names.DEFAULT_DENY_INTERNET
+        ):
+            continue
+        hit = sorted({p.origin.removeprefix("server:") for p in permits if _overlaps(ctx, r, p)})
+        if hit:
+            shown = ", ".join(hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
+            yield Finding(
+                Code.SHADOWS_SERVER_PERMIT,
+                Severity.ERROR,
+                f"{r.name!r} sits at a point that may precede the Kubernetes band "
+                f"({r.layer.label}) and denies flows the policies of MCP server(s) {shown} "
+                "permit; scope it away from MCP pods or move it after the band",
+                r.name,
+            )
 
 
 def _default_action_and_east_west(ctx: _Context) -> Iterator[Finding]:
@@ -507,6 +573,7 @@ _CHECKS = (
     _names_and_priorities,
     _threat_intel_first,
     _default_deny_placement,
+    _precedes_band,
     _default_action_and_east_west,
     _breadth,
     _audit_and_tls,

@@ -1,7 +1,12 @@
 """Validate manifests against the upstream FirewallPolicy and WebgroupPolicy CRDs.
 
 The CRDs ship verbatim in ``mcp_containment/data/crds`` (Apache-2.0, from
-AviatrixSystems/k8s-firewall-charts). Their OpenAPI v3 schemas are checked with jsonschema;
+AviatrixSystems/k8s-firewall-charts): FirewallPolicy from chart 10.1.0, WebgroupPolicy from
+chart 8.2.0, each file naming its commit. The library deploys chart
+:data:`~mcp_containment.core.versions.K8S_FIREWALL_CHART`, the newest the chart repository
+publishes; its FirewallPolicy CRD lacks the rule fields
+:data:`RULE_FIELDS_AFTER_PUBLISHED` (see :func:`unpublished_fields`). Their OpenAPI v3 schemas
+are checked with jsonschema;
 the CEL rules (``x-kubernetes-validations``) are not JSON Schema, so the two that exist are
 restated here as Python checks with the CRD's own messages. Structural-schema rules the API
 server would also apply (unknown fields are pruned, not refused) are noted, not enforced.
@@ -17,6 +22,14 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 import yaml
+
+RULE_FIELDS_AFTER_PUBLISHED = frozenset(
+    {"decryptPolicy", "flowAppRequirement", "logProfile", "tlsProfile", "watch"}
+)
+"""FirewallPolicy rule fields of the vendored CRD (chart 10.1.0) that the chart 8.2.0 CRD lacks.
+The chart repository's history holds two versions of that CRD, first seen at the 8.2.0 and the
+10.1.0 commits, so the published 10.0.0 ships the 8.2.0 one: an API server prunes these fields
+from a FirewallPolicy it stores, silently (a ``watch: true`` rule would be enforced)."""
 
 CRD_FILES = {
     "FirewallPolicy": "firewallpolicies.networking.aviatrix.com.yaml",
@@ -97,6 +110,17 @@ def _reference_errors(obj: Mapping[str, Any]) -> Iterator[str]:
     for name, count in names.items():
         if count > 1:
             yield f"spec.rules: rule name {name!r} is not unique within the policy"
+
+
+def unpublished_fields(obj: Mapping[str, Any]) -> list[str]:
+    """Paths of rule fields the published chart's FirewallPolicy CRD does not have."""
+    rules = (obj.get("spec") or {}).get("rules") or ()
+    return [
+        f"spec.rules[{i}].{key}"
+        for i, rule in enumerate(rules)
+        for key in sorted(rule)
+        if key in RULE_FIELDS_AFTER_PUBLISHED
+    ]
 
 
 def errors(obj: Mapping[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ flows against them; none of those re-derive a rule on their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, Final
@@ -17,24 +17,57 @@ DEFAULT_ROUTE: Final = "0.0.0.0/0"
 
 
 class Layer(IntEnum):
-    """Where a rule sits in the single evaluation order; lower runs first."""
+    """Where a rule sits in the controller's single evaluation order; lower runs first.
 
-    BEFORE_KUBERNETES = 0
-    KUBERNETES = 1
-    AFTER_KUBERNETES = 2
-    DEFAULT = 3
+    DCF walks one policy tree: the Terraform attachment point before the rules managed in the
+    controller's UI, those UI rules, the Terraform point after them, the Kubernetes band (the
+    rules the controller derives from FirewallPolicy objects), the Terraform point after that
+    band where the controller has one, then the default action. Where the band sits is not
+    documented for 8.2; the provider's newest docs place ``TERRAFORM_AFTER_K8S_MANAGED`` "after
+    the K8s managed rules", so the band is modelled after ``TERRAFORM_AFTER_UI_MANAGED``: the
+    order in which a rule at either earlier point can shadow a server's permits.
+    """
+
+    BEFORE_UI = 0
+    UI = 1
+    """Rules an operator manages in the controller's UI: the library declares none."""
+    AFTER_UI = 2
+    KUBERNETES = 3
+    AFTER_KUBERNETES = 4
+    DEFAULT = 5
 
     @property
     def label(self) -> str:
         return _LAYER_LABELS[self]
 
+    @property
+    def attachment_point(self) -> str | None:
+        """The controller's attachment point for a Terraform-managed layer, else None."""
+        return _TERRAFORM_POINTS.get(self)
+
 
 _LAYER_LABELS = {
-    Layer.BEFORE_KUBERNETES: "before-kubernetes",
+    Layer.BEFORE_UI: "before-ui",
+    Layer.UI: "ui",
+    Layer.AFTER_UI: "after-ui",
     Layer.KUBERNETES: "kubernetes",
     Layer.AFTER_KUBERNETES: "after-kubernetes",
     Layer.DEFAULT: "default",
 }
+_TERRAFORM_POINTS = {
+    Layer.BEFORE_UI: "TERRAFORM_BEFORE_UI_MANAGED",
+    Layer.AFTER_UI: "TERRAFORM_AFTER_UI_MANAGED",
+    Layer.AFTER_KUBERNETES: "TERRAFORM_AFTER_K8S_MANAGED",
+}
+TERRAFORM_LAYERS: Final = tuple(_TERRAFORM_POINTS)
+"""The layers the library declares rulesets in, each through its own attachment point."""
+
+
+def in_evaluation_order(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    """Rules in the controller's order: by layer; within a layer, in the order given (a
+    ruleset's rules by priority, the band's policies by name, each policy's rules in list
+    order). Compiler and policy pack both build their rule lists through this."""
+    return tuple(sorted(rules, key=lambda r: r.layer))
 
 
 class Action(StrEnum):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from .model import DEFAULT_ROUTE, Selector, SelectorKind, SmartGroup
+from .model import DEFAULT_ROUTE, TERRAFORM_LAYERS, Layer, Selector, SelectorKind, SmartGroup
+from .platform import platform
 
 # Rules of the base rulesets, in evaluation order.
 DENY_THREAT_INTEL = "deny-threat-intel"
@@ -72,9 +73,11 @@ OBOT_DENY_ALL_EGRESS: Final = "OBOT_SERVER_MCPDEFAULT_DENY_ALL_EGRESS"
 
 
 def base_rule_names(
-    *, foundry: bool, kubernetes: bool, api_server: bool, east_west: bool
+    *, foundry: bool, kubernetes: bool, api_server: bool, east_west: bool, terminal: bool = True
 ) -> tuple[str, ...]:
-    """The base rules a stack of this shape gets, in order (used to check ``ruleModes`` keys)."""
+    """The base rules a stack of this shape gets, in order (used to check ``ruleModes`` keys).
+    ``terminal`` is false where the terminal denies have no source they may deny (MCP pods
+    share the node subnet and the controller has no point after the Kubernetes band)."""
     names = [DENY_THREAT_INTEL]
     if foundry:
         names += [ALLOW_ACA_FQDN, ALLOW_ACA_SVCTAG, ALLOW_TOOL_CALLS]
@@ -82,7 +85,86 @@ def base_rule_names(
         names += [ALLOW_CLUSTER_INFRA, ALLOW_OBOT_SYSTEM]
         if api_server:
             names.append(ALLOW_K8S_API_SERVER)
-    names.append(DEFAULT_DENY_INTERNET)
-    if east_west:
-        names.append(DENY_EAST_WEST)
+    if terminal:
+        names.append(DEFAULT_DENY_INTERNET)
+        if east_west:
+            names.append(DENY_EAST_WEST)
     return tuple(names)
+
+
+# --- controller-scope names ----------------------------------------------------------------------
+#
+# SmartGroups, WebGroups, rulesets, policy groups, attachment points and gateways are named
+# controller-wide, so every one a stack declares starts with its name prefix
+# (``controller.namePrefix``, by default the environment). Rule names stay bare: the provider
+# keys a rule by its name within its ruleset, and the audit trail reads them as the contract.
+
+NAME_LIMIT: Final = 63
+"""Our limit for a controller-scope name. The provider validates no length or character set on
+these names and its documentation states none; 63 (a DNS label) is the conservative bound we
+chose, with names of lowercase letters, digits and hyphens only."""
+
+POINT_SUFFIXES: Final = {
+    Layer.BEFORE_UI: "before-ui",
+    Layer.AFTER_UI: "after-ui",
+    Layer.AFTER_KUBERNETES: "after-k8s",
+}
+RULESET_SUFFIX: Final = "rules"
+TREE_INFIX: Final = "tree"
+
+
+def qualified(prefix: str, role: str) -> str:
+    """The controller-scope name of a group the library declares."""
+    return f"{prefix}-{role}"
+
+
+def attachment_point(prefix: str, layer: Layer) -> str:
+    """The stack's own attachment point under the controller's point for ``layer``."""
+    return f"{prefix}-{POINT_SUFFIXES[layer]}"
+
+
+def ruleset(prefix: str, layer: Layer) -> str:
+    return f"{prefix}-{POINT_SUFFIXES[layer]}-{RULESET_SUFFIX}"
+
+
+def policy_group(prefix: str, layer: Layer) -> str:
+    """The owner's policy group at the controller's Terraform attachment point for ``layer``."""
+    return f"{prefix}-{TREE_INFIX}-{POINT_SUFFIXES[layer]}"
+
+
+def layer_of_ruleset(name: str) -> Layer | None:
+    """The layer a ruleset the library named belongs to (None for any other name)."""
+    for layer in TERRAFORM_LAYERS:
+        if name.endswith(f"-{POINT_SUFFIXES[layer]}-{RULESET_SUFFIX}"):
+            return layer
+    return None
+
+
+def derived_roles() -> tuple[str, ...]:
+    """Every name the library puts after a prefix, whatever the stack's shape."""
+    data = platform()
+    groups = (
+        FOUNDRY_AGENTS,
+        CLUSTER_NODES,
+        CLUSTER_PODS,
+        OBOT_SYSTEM_PODS,
+        SPOKE_WORKLOADS,
+        OTHER_SPOKE_RESOURCES,
+        K8S_API_SERVER,
+        FOUNDRY_TOOL_CALLS,
+        data.aca_web_group,
+        data.cluster_infra_web_group,
+        data.obot_system_web_group,
+        *(SVCTAG_PREFIX + tag.lower() for tag in data.aca_service_tags),
+    )
+    tree = tuple(
+        name.removeprefix("x-")
+        for layer in TERRAFORM_LAYERS
+        for name in (attachment_point("x", layer), ruleset("x", layer), policy_group("x", layer))
+    )
+    return (*groups, *tree, "mcp-spoke")
+
+
+def max_prefix_length() -> int:
+    """The longest prefix that keeps every name within :data:`NAME_LIMIT`."""
+    return NAME_LIMIT - 1 - max(len(role) for role in derived_roles())

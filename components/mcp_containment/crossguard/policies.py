@@ -90,7 +90,7 @@ POLICIES: Final[tuple[PolicyDef, ...]] = (
         Level.MANDATORY,
         "resource",
         kubernetes.check_chart_pinned,
-        remediation="Give the release an exact chart version such as 10.1.0.",
+        remediation="Give the release an exact chart version such as 10.0.0.",
     ),
     PolicyDef(
         "obot-default-deny-egress",

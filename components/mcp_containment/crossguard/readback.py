@@ -4,6 +4,9 @@ CrossGuard sees resources, not our spec; the rule policies therefore read the pr
 resources back into the core's :class:`~mcp_containment.core.model.Rulebase` (SmartGroups,
 WebGroups, the rulesets before and after the Kubernetes band, the DCF default action, and the
 FirewallPolicy objects that make up the band) and hand it to the same analysis the CLI runs.
+A ruleset's layer is read from its name (:func:`~mcp_containment.core.names.layer_of_ruleset`,
+the names :class:`~mcp_containment.infra.aviatrix.dcf.DcfRulebase` gives); a ruleset named
+otherwise is taken to sit at the earliest point, where it can shadow the most.
 
 Rules reference groups by controller UUID. For groups that already exist, a preview knows
 their UUIDs; for groups created in the same preview it does not.
@@ -29,13 +32,11 @@ from ..core.model import (
     Selector,
     SmartGroup,
     WebGroup,
+    in_evaluation_order,
 )
 from ..core.versions import parse_controller_version
 from . import resources as res
 from .resources import Resource
-
-_AFTER_SUFFIX = "-after-kubernetes"
-"""The suffix the library gives the ruleset it attaches after the Kubernetes band."""
 
 
 def _subnet_cidrs(resources: Sequence[Resource]) -> dict[str, str]:
@@ -55,8 +56,7 @@ def _rules(r: Resource) -> list[Mapping[str, Any]]:
 
 
 def _layer(r: Resource) -> Layer:
-    name = str(r.props.get("name") or r.name)
-    return Layer.AFTER_KUBERNETES if name.endswith(_AFTER_SUFFIX) else Layer.BEFORE_KUBERNETES
+    return names.layer_of_ruleset(str(r.props.get("name") or r.name)) or Layer.BEFORE_UI
 
 
 def _groups(
@@ -157,11 +157,7 @@ def rulebase_from_resources(
     return Rulebase(
         smart_groups=tuple(smart),
         web_groups=tuple(web),
-        rules=(
-            *(r for r in rules if r.layer is Layer.BEFORE_KUBERNETES),
-            *kubernetes,
-            *(r for r in rules if r.layer is Layer.AFTER_KUBERNETES),
-        ),
+        rules=in_evaluation_order([*rules, *kubernetes]),
         default_action=_default_action(resources),
         transit_attached=any(r.type == res.TRANSIT_ATTACHMENT for r in resources),
         mcp_namespace=mcp_namespace,

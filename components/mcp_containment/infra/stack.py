@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import pulumi
 
+from ..compile.controller import controller_layers
 from ..compile.ruleset import compile_rulebase
 from ..config import naming
 from ..config.schema import Cloud, Spec
-from ..core.model import Rulebase
+from ..core import names
+from ..core.model import Layer, Rulebase
 from .aviatrix import provider as avx
-from .aviatrix.dcf import DcfRulebase, DcfRulebaseArgs
+from .aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
 from .foundry import FoundryAgents, FoundryAgentsArgs
 from .kubernetes.firewall import K8sFirewall, K8sFirewallArgs
 from .kubernetes.mcp_server import McpServerEgress, McpServerEgressArgs
@@ -39,6 +41,7 @@ class ContainmentStackArgs:
 class ContainmentStack(pulumi.ComponentResource):
     rulebase: Rulebase
     network: AzureSpokeNetwork | AwsSpokeNetwork
+    controller: DcfController | None
     dcf: DcfRulebase
     servers: dict[str, McpServerEgress]
     foundry: FoundryAgents | None
@@ -56,9 +59,15 @@ class ContainmentStack(pulumi.ComponentResource):
         self.agent_subnet_id = self.network.agent_subnet.id
         self.gateway_private_ip = self.network.gateway_private_ip
         onboarded = self._onboard_cluster(spec)
+        self.controller = self._controller(spec) if spec.controller.owns_controller_wide else None
         self.dcf = DcfRulebase(
             "dcf",
-            DcfRulebaseArgs(rulebase=self.rulebase, name_prefix=naming.prefix(spec)),
+            DcfRulebaseArgs(
+                rulebase=self.rulebase,
+                name_prefix=spec.name_prefix,
+                attachment_points=_point_ids(spec, own=True),
+                points_declared_by=[self.controller] if self.controller else [],
+            ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.network.gateway, *onboarded]),
         )
         self.servers = self._kubernetes(spec) if spec.kubernetes.enabled else {}
@@ -78,8 +87,6 @@ class ContainmentStack(pulumi.ComponentResource):
             size=spec.gateway.size,
             ha=spec.gateway.ha,
             transit_gateway=spec.gateway.transit_gateway,
-            owns_controller_wide=spec.controller.owns_controller_wide,
-            default_action=spec.egress.default_action.value,
             routing=spec.network.routing,
         )
         net = spec.network
@@ -129,10 +136,25 @@ class ContainmentStack(pulumi.ComponentResource):
         return [
             avx.KubernetesCluster(
                 "cluster-onboarding",
-                avx.KubernetesClusterArgs(cluster_id=k8s.cluster_id),
+                avx.KubernetesClusterArgs(cluster_id=str(spec.k8s_cluster_id)),
                 pulumi.ResourceOptions(parent=self, depends_on=[self.network.gateway]),
             )
         ]
+
+    def _controller(self, spec: Spec) -> DcfController:
+        """DCF on, its default action, and the policy tree every stack on the controller
+        attaches to (the owner's own point first, then the others in the listed order)."""
+        return DcfController(
+            "dcf-controller",
+            DcfControllerArgs(
+                name_prefix=spec.name_prefix,
+                environments=(spec.name_prefix, *spec.controller.shared_with),
+                layers=controller_layers(spec),
+                default_action=spec.egress.default_action.value,
+                attachment_points=_point_ids(spec, own=False),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
 
     def _kubernetes(self, spec: Spec) -> dict[str, McpServerEgress]:
         """The CRDs first, then Obot and the per-server FirewallPolicies that need them."""
@@ -183,6 +205,18 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+
+
+def _point_ids(spec: Spec, *, own: bool) -> dict[Layer, str]:
+    """Attachment point ids the stack config gives by name (``controller.attachmentPoints``):
+    the stack's own points, or the controller's Terraform points the owner's tree hangs on."""
+    given = spec.controller.attachment_points
+    out: dict[Layer, str] = {}
+    for layer in controller_layers(spec):
+        point = names.attachment_point(spec.name_prefix, layer) if own else layer.attachment_point
+        if point in given:
+            out[layer] = given[point]
+    return out
 
 
 def program(spec: Spec) -> ContainmentStack:

@@ -59,10 +59,21 @@ class CapturedResource:
     so references between resources resolve without relying on ids."""
 
 
+@dataclass(frozen=True, slots=True)
+class CapturedInvoke:
+    """One data source call (an invoke) as the provider would receive it."""
+
+    token: str
+    args: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Capture:
     resources: list[CapturedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    invokes: list[CapturedInvoke] = field(default_factory=list)
+    """Every invoke, sorted by token and arguments (calls run concurrently, so their arrival
+    order means nothing)."""
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -97,6 +108,9 @@ def _mock_ip(seed: str) -> str:
 class _Mocks(pulumi_mocks.Mocks):
     """Outputs are the inputs plus deterministic ids and addresses: same program, same capture."""
 
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
@@ -120,6 +134,7 @@ class _Mocks(pulumi_mocks.Mocks):
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.capture.invokes.append(CapturedInvoke(args.token, _plain(dict(args.args))))
         if args.token == "aws:ec2/getNetworkInterface:getNetworkInterface":
             # The spoke gateway's interface, looked up by its private IP for the default route.
             seed = repr(sorted(map(repr, args.args.get("filters") or [])))
@@ -251,7 +266,7 @@ def run(
     secret_token = runtime_config._SECRET_KEYS.set(set(secret_keys))
     try:
         settings.reset_options(project=project, stack=stack, preview=False)
-        mocks = _Mocks()
+        mocks = _Mocks(capture)
         pulumi_mocks.set_mocks(
             mocks,
             project=project,
@@ -263,6 +278,7 @@ def run(
         with _without_version_aliases(declared):
             loop.run_until_complete(run_pulumi_func(program))
         _in_declaration_order(capture, declared)
+        capture.invokes.sort(key=lambda i: (i.token, repr(sorted(i.args.items()))))
         root = settings.get_root_resource()
         outputs = getattr(root, "outputs", {}) or {}
         for key, value in outputs.items():

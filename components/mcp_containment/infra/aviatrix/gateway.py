@@ -1,9 +1,8 @@
 """``SpokeGateway``: the Aviatrix spoke gateway that sits in the egress path of a spoke.
 
 Declares the gateway (optionally an HA pair), single-IP SNAT so the controller programs the
-spoke's default route through it, the optional attachment to a transit, and, in the one stack
-per controller that owns controller-wide objects, Distributed Cloud Firewall enabled with the
-default action DENY and logged (the provider's default is PERMIT any-to-any).
+spoke's default route through it, and the optional attachment to a transit. The controller-wide
+DCF objects are :class:`~mcp_containment.infra.aviatrix.dcf.DcfController`'s.
 """
 
 from __future__ import annotations
@@ -37,10 +36,6 @@ class SpokeGatewayArgs:
     """Set for an HA pair. Azure: the same gateway subnet (zone-redundant); AWS: a second
     public subnet in another AZ."""
     transit_gateway: str | None = None
-    owns_controller_wide: bool = False
-    """Declare the controller-wide DCF switch and default action. Exactly one stack per
-    controller may: two owners overwrite each other on every ``pulumi up``."""
-    default_action: str = "DENY"
     tags: dict[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the gateway subnet and its route table association)."""
@@ -52,7 +47,6 @@ class SpokeGateway(pulumi.ComponentResource):
     ha_private_ip: pulumi.Output[str] | None
     gateway_name: str
     attachment: avx.SpokeTransitAttachment | None
-    default_action: avx.DistributedFirewallingDefaultActionRule | None
 
     def __init__(
         self, name: str, args: SpokeGatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -89,7 +83,6 @@ class SpokeGateway(pulumi.ComponentResource):
         self.ha_private_ip = self.gateway.ha_private_ip if ha else None
 
         self.attachment = self._transit_attachment(name, args)
-        self.default_action = self._controller_wide(args) if args.owns_controller_wide else None
 
         outputs: dict[str, pulumi.Input[str]] = {
             "gatewayName": args.gateway_name,
@@ -111,21 +104,4 @@ class SpokeGateway(pulumi.ComponentResource):
                 transit_gw_name=args.transit_gateway,
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
-        )
-
-    def _controller_wide(
-        self, args: SpokeGatewayArgs
-    ) -> avx.DistributedFirewallingDefaultActionRule:
-        """DCF switched on, and its default action (the provider's default is PERMIT)."""
-        dcf = avx.DistributedFirewallingConfig(
-            "distributed-firewalling",
-            avx.DistributedFirewallingConfigArgs(enable_distributed_firewalling=True),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
-        )
-        return avx.DistributedFirewallingDefaultActionRule(
-            "dcf-default-action",
-            avx.DistributedFirewallingDefaultActionRuleArgs(
-                action=args.default_action, logging=True
-            ),
-            pulumi.ResourceOptions(parent=self, depends_on=[dcf]),
         )

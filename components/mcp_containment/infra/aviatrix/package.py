@@ -16,12 +16,15 @@ from typing import Final
 
 from pulumi.runtime import settings
 
+from ...core.versions import AVIATRIX_PROVIDER
+
 PACKAGE: Final = "aviatrix"
 BRIDGE: Final = "terraform-provider"
 BRIDGE_VERSION: Final = "0.12.0"
 PROVIDER_SOURCE: Final = "AviatrixSystems/aviatrix"
-PROVIDER_VERSION: Final = "8.1.1"
-"""Bump together with ``Pulumi.yaml``; a test keeps the two in step."""
+PROVIDER_VERSION: Final = AVIATRIX_PROVIDER
+"""Bump together with ``Pulumi.yaml`` (a test keeps the two in step) and re-extract the
+provider schema the conformance tests read (``scripts/extract-aviatrix-schema.py``)."""
 
 _REGISTRY: Final = "registry.opentofu.org/aviatrixsystems/aviatrix"
 

@@ -144,19 +144,22 @@ class SpokeTransitAttachment(_Binding):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DistributedFirewallingConfigArgs:
-    enable_distributed_firewalling: bool = True
+class ConfigFeatureArgs:
+    feature_name: str
+    """``microseg`` is Distributed Cloud Firewall."""
+    is_enabled: bool
 
 
-class DistributedFirewallingConfig(_Binding):
-    """``aviatrix_distributed_firewalling_config``: a controller-wide singleton."""
+class ConfigFeature(_Binding):
+    """``aviatrix_config_feature``: a controller-wide feature switch. Deleting it disables the
+    feature for every stack on the controller (the provider's delete disables it)."""
 
-    TOKEN = "aviatrix:index/distributedFirewallingConfig:DistributedFirewallingConfig"
+    TOKEN = "aviatrix:index/configFeature:ConfigFeature"
 
     def __init__(
         self,
         resource_name: str,
-        args: DistributedFirewallingConfigArgs,
+        args: ConfigFeatureArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(resource_name, args, opts)
@@ -291,7 +294,8 @@ class DcfRuleArgs:
 class DcfRulesetArgs:
     name: str
     attach_to: pulumi.Input[str]
-    """The attachment point's id (``aviatrix_dcf_attachment_point``)."""
+    """The attachment point's id (``aviatrix_dcf_attachment_point``). An attachment point
+    holds one object: this stack's own point, never one of the controller's shared ones."""
     rules: Sequence[DcfRuleArgs]
 
 
@@ -310,13 +314,55 @@ class DcfRuleset(_Binding):
         super().__init__(resource_name, args, opts)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PolicyGroupAttachmentPointArgs:
+    """A named attachment point the policy group holds, for a lower-level owner to fill."""
+
+    name: str
+    priority: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyGroupReferenceArgs:
+    priority: int
+    target_uuid: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DcfPolicyGroupArgs:
+    """Field names are the bridge's: it pluralises list and set blocks (``attachment_point``
+    becomes ``attachmentPoints``), as for every Terraform provider it bridges."""
+
+    name: str
+    attach_to: pulumi.Input[str] | None = None
+    """The id of the attachment point (or parent) the group is attached to."""
+    attachment_points: Sequence[PolicyGroupAttachmentPointArgs] | None = None
+    ruleset_references: Sequence[PolicyGroupReferenceArgs] | None = None
+    policy_group_references: Sequence[PolicyGroupReferenceArgs] | None = None
+
+
+class DcfPolicyGroup(_Binding):
+    """``aviatrix_dcf_policy_group``: a node of the controller's policy tree. It must hold at
+    least one child (the provider refuses an empty group)."""
+
+    TOKEN = "aviatrix:index/dcfPolicyGroup:DcfPolicyGroup"
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: DcfPolicyGroupArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, args, opts)
+
+
 # --- Kubernetes onboarding ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
 class KubernetesClusterArgs:
     cluster_id: pulumi.Input[str]
-    """EKS cluster ARN or AKS resource id."""
+    """EKS cluster ARN, or AKS resource id lower-cased (as the provider documents)."""
     use_csp_credentials: bool = True
 
 
@@ -342,7 +388,8 @@ GET_DCF_ATTACHMENT_POINT = "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmen
 def get_dcf_attachment_point(
     name: str, opts: pulumi.InvokeOutputOptions | None = None
 ) -> pulumi.Output[str]:
-    """``data "aviatrix_dcf_attachment_point"``: the id a ruleset's ``attach_to`` takes."""
+    """``data "aviatrix_dcf_attachment_point"``: the id a ruleset's or policy group's
+    ``attach_to`` takes. Its ``id`` equals its ``attachment_point_id``."""
     result = pulumi.runtime.invoke_output(
         GET_DCF_ATTACHMENT_POINT, {"name": name}, opts, package_ref=package_ref()
     )

@@ -135,8 +135,6 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
                 subnet_cidr=args.gateway_subnet_cidr,
                 ha_subnet_cidr=args.ha_gateway_subnet_cidr if gw.ha else None,
                 transit_gateway=gw.transit_gateway,
-                owns_controller_wide=gw.owns_controller_wide,
-                default_action=gw.default_action,
                 tags=dict(args.tags),
                 depends_on=gateway_ready,
             ),

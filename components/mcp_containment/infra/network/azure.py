@@ -134,8 +134,6 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
                 subnet_cidr=args.gateway_subnet_cidr,
                 ha_subnet_cidr=args.gateway_subnet_cidr if gw.ha else None,
                 transit_gateway=gw.transit_gateway,
-                owns_controller_wide=gw.owns_controller_wide,
-                default_action=gw.default_action,
                 tags=self._tags,
                 depends_on=[gateway_subnet],
             ),

@@ -14,8 +14,6 @@ class GatewaySettings:
     size: str
     ha: bool = False
     transit_gateway: str | None = None
-    owns_controller_wide: bool = False
-    default_action: str = "DENY"
     routing: Routing = Routing.UDR
     """``udr``: workload default routes point at the gateway (lockable). ``controller``: they
     start fail-closed and the controller programs them; drift on them is ignored."""
