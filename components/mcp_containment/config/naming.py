@@ -36,3 +36,8 @@ def subnet(spec: Spec, role: str) -> str:
     """Subnet names are relative to the VNet/VPC, so they are the role alone (Azure), or the
     role under the stack prefix (AWS Name tags are account-wide, so they carry the prefix)."""
     return role if spec.cloud.value == "azure" else f"{prefix(spec)}-{role}"
+
+
+def kebab(key: str) -> str:
+    """A camelCase config key as an Azure-style name part (``cosmosDb`` -> ``cosmos-db``)."""
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in key)

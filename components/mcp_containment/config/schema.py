@@ -126,14 +126,14 @@ def _arm_id(value: str) -> str:
 ArmResourceId = Annotated[str, AfterValidator(_arm_id)]
 """A top-level ARM resource id; its resource type is checked where the key says which."""
 
-_KEY_VAULT_NAME = re.compile(r"^[A-Za-z0-9-]{1,120}$")
+_KEY_VAULT_NAME = re.compile(r"^[A-Za-z0-9-]{1,56}$")
 
 
 def _key_vault_object_name(value: str) -> str:
     if not _KEY_VAULT_NAME.match(value):
         raise ValueError(
-            f"{value!r} is not a Key Vault object name (letters, digits and '-', at most 120 "
-            "characters, leaving room for the suffixes the stack adds)"
+            f"{value!r} is not a Key Vault object name (letters, digits and '-', at most 56 "
+            "characters: the stack adds -<environment>-public, within Key Vault's 127)"
         )
     return value
 
@@ -376,6 +376,14 @@ class Spec(_Model):
     @property
     def protected(self) -> bool:
         return self.is_production if self.protect is None else self.protect
+
+    @property
+    def transit_attached(self) -> bool:
+        return bool(self.gateway.transit_gateway)
+
+    @property
+    def gateway_name(self) -> str:
+        return self.gateway.name or f"{self.environment}-mcp-spoke"
 
     @property
     def foundry_account_name(self) -> str:

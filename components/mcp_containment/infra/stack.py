@@ -19,12 +19,14 @@ from ..core.model import Rulebase
 from .aviatrix import provider as avx
 from .aviatrix.dcf import DcfRulebase, DcfRulebaseArgs
 from .foundry import FoundryAgents, FoundryAgentsArgs
+from .foundry.decryption import DecryptionCaArgs, GeneratedCaSettings
 from .kubernetes.firewall import K8sFirewall, K8sFirewallArgs
 from .kubernetes.mcp_server import McpServerEgress, McpServerEgressArgs
 from .kubernetes.obot import Obot, ObotArgs
 from .network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs
 from .network.azure import AzureSpokeNetwork, AzureSpokeNetworkArgs
 from .network.gateway_settings import GatewaySettings
+from .privatelink import PrivateEndpointTarget
 
 COMPONENT = "mcp-containment:index:ContainmentStack"
 
@@ -99,6 +101,7 @@ class ContainmentStack(pulumi.ComponentResource):
                     private_endpoint_subnet_cidr=net.private_endpoint_subnet,
                     delegate_agent_subnet=spec.foundry.enabled,
                     gateway=gateway,
+                    protect=spec.protected,
                     tags=tags,
                 ),
                 child,
@@ -116,6 +119,7 @@ class ContainmentStack(pulumi.ComponentResource):
                 pod_subnet_cidr=net.pod_subnet,
                 availability_zones=(zones[0], zones[-1]),
                 gateway=gateway,
+                protect=spec.protected,
                 tags=tags,
             ),
             child,
@@ -170,19 +174,52 @@ class ContainmentStack(pulumi.ComponentResource):
         """Last: an agent must never run before its subnet's egress route and rules exist."""
         network = self.network
         assert isinstance(network, AzureSpokeNetwork)  # validation: Foundry is Azure-only
+        pe_subnet = network.private_endpoint_subnet
         return FoundryAgents(
             "foundry",
             FoundryAgentsArgs(
-                account_name=spec.foundry.account_name or f"{spec.environment}-foundry",
+                account_name=spec.foundry_account_name,
                 project_name=spec.foundry.project_name,
                 resource_group_name=network.resource_group.name,
                 location=spec.network.region,
                 agent_subnet_id=self.agent_subnet_id,
                 depends_on=[network.agent_subnet, network.route_table, self.dcf],
+                private_endpoint_subnet_id=pe_subnet.id if pe_subnet is not None else None,
+                virtual_network_id=network.vnet.id,
+                dependencies=[
+                    PrivateEndpointTarget(
+                        key=naming.kebab(d.key), service=d.service, resource_id=d.resource_id
+                    )
+                    for d in spec.private_dependencies()
+                    if d.resource_id is not None
+                ],
+                decryption_ca=_decryption_ca(spec, tags),
+                protect=spec.protected,
                 tags=tags,
             ),
             pulumi.ResourceOptions(parent=self),
         )
+
+
+def _decryption_ca(spec: Spec, tags: dict[str, str]) -> DecryptionCaArgs | None:
+    ca = spec.foundry.decryption_ca
+    if ca is None:
+        return None
+    return DecryptionCaArgs(
+        key_vault_id=ca.key_vault_id,
+        certificate_name=ca.certificate_name,
+        secret_suffix=spec.environment,
+        certificate_pem=ca.certificate,
+        generate=(
+            GeneratedCaSettings(
+                common_name=ca.generate.common_name, validity_days=ca.generate.validity_days
+            )
+            if ca.generate is not None
+            else None
+        ),
+        configure_controller=spec.controller.owns_controller_wide,
+        tags=tags,
+    )
 
 
 def program(spec: Spec) -> ContainmentStack:

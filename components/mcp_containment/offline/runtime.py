@@ -127,6 +127,9 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.token == "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint":
             name = str(args.args.get("name"))
             return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))}, []
+        if args.token == "azure:keyvault/getCertificateData:getCertificateData":
+            # An existing Key Vault certificate's key: a placeholder, kept secret by the caller.
+            return {"key": "mock-private-key", "pem": "", "id": str(args.args.get("name"))}, []
         return {}, []
 
 
