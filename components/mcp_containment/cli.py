@@ -213,12 +213,14 @@ def plan(target: Target) -> None:
     from .compile.ruleset import compile_rulebase  # noqa: PLC0415
     from .core.analysis import analyze  # noqa: PLC0415
     from .core.export import rulebase_json, ruleset_rows  # noqa: PLC0415
+    from .offline.paths import private_path_report  # noqa: PLC0415
     from .offline.runtime import plan as run_plan  # noqa: PLC0415 - loads the Pulumi SDKs
 
     spec = target.spec()
     capture = run_plan(spec)
     rulebase = compile_rulebase(spec)
-    findings = analyze(rulebase)
+    paths = private_path_report(spec, capture, rulebase)
+    findings = analyze(rulebase) + list(paths.findings)
     if target.as_json:
         names = {r.urn: r.name for r in capture.resources}
         resources = [
@@ -234,6 +236,7 @@ def plan(target: Target) -> None:
             {
                 "resources": resources,
                 **rulebase_json(rulebase),
+                "privatePaths": paths.to_json(),
                 "findings": [f.to_json() for f in findings],
             }
         )
@@ -251,6 +254,12 @@ def plan(target: Target) -> None:
         ["#", "pri", "rule", "layer", "action", "match", "TLS", "mode"],
         ruleset_rows(rulebase),
     )
+    if paths.paths:
+        _table(
+            f"private paths (no rule needed: resolved inside the spoke {paths.spoke_cidr})",
+            ["dependency", "resource", "endpoint", "linked zones", "resolves to"],
+            paths.rows(),
+        )
     for f in findings:
         typer.echo(f"{f.severity.value}: {f.message}")
 

@@ -41,3 +41,8 @@ def subnet(spec: Spec, role: str) -> str:
 def kebab(key: str) -> str:
     """A camelCase config key as an Azure-style name part (``cosmosDb`` -> ``cosmos-db``)."""
     return "".join(f"-{c.lower()}" if c.isupper() else c for c in key)
+
+
+DECRYPTION_CA_TAG = ("mcp-containment-role", "decryption-ca-certificate")
+"""Tags the Key Vault secret holding the decryption CA's public certificate, the one the
+agents read; the policy pack finds it by this tag."""

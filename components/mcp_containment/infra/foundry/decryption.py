@@ -29,6 +29,7 @@ import pulumi
 import pulumi_tls as tls
 from pulumi_azure_native import authorization, keyvault
 
+from ...config.naming import DECRYPTION_CA_TAG
 from ...core.privatelink import ArmId
 from ..aviatrix import provider as avx
 
@@ -36,8 +37,6 @@ COMPONENT = "mcp-containment:foundry:DecryptionCa"
 PEM_CONTENT_TYPE = "application/x-pem-file"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 """Azure built-in role "Key Vault Secrets User" (read secret contents), by its fixed id."""
-ROLE_TAG = ("mcp-containment-role", "decryption-ca-certificate")
-"""Marks the published public certificate; the policy pack looks for it."""
 GET_CERTIFICATE_DATA = "azure:keyvault/getCertificateData:getCertificateData"
 AZURE_CLASSIC_VERSION = "6.40.1"
 """The classic ``azure`` provider plugin the existing-certificate key read runs in."""
@@ -92,7 +91,7 @@ class DecryptionCa(pulumi.ComponentResource):
                 key = _certificate_key(args, pulumi.InvokeOutputOptions(parent=self))
         self.certificate_pem = pem
         self.public_certificate = self._secret(
-            f"{name}-public-certificate", "public", pem, {ROLE_TAG[0]: ROLE_TAG[1]}
+            f"{name}-public-certificate", "public", pem, dict([DECRYPTION_CA_TAG])
         )
         self.reader = self._reader(name)
         self.controller = None
