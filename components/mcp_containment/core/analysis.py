@@ -600,6 +600,7 @@ def private_path_findings(
                     severity,
                     f"{what} does not resolve to a private address inside the spoke: "
                     f"{'; '.join(problems)}; its traffic would go to the spoke gateway",
+                    related=dep.key,
                 )
             )
         if ctx is None:
@@ -612,6 +613,7 @@ def private_path_findings(
                     f"{rule.name!r} {how} {what} through the spoke gateway; it must stay on its "
                     "private endpoint (remove the permit)",
                     rule.name,
+                    dep.key,
                 )
             )
     return out

@@ -41,9 +41,11 @@ def check_private_paths(
     findings = private_path_findings(
         _rulebase(resources, config), found.paths, found.spoke_cidr, production
     )
+    account = next((r.urn for r in resources if r.type == res.FOUNDRY_ACCOUNT), None)
     for f in findings:
         if f.severity is Severity.ERROR:
-            yield f.message, urn_of_rule(resources, f.rule)
+            at = urn_of_rule(resources, f.rule) if f.rule else None
+            yield f.message, at or found.endpoint_urns.get(f.related or "") or account
 
 
 def check_decryption_ca(

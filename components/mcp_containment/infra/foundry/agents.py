@@ -92,15 +92,7 @@ class FoundryAgents(pulumi.ComponentResource):
             lambda identity: identity.principal_id if identity else None
         )
         self.private_endpoints = self._private_endpoints(name, args)
-        self.decryption_ca = (
-            DecryptionCa(
-                f"{name}-decryption-ca",
-                dataclasses.replace(args.decryption_ca, reader_principal_id=self.principal_id),
-                pulumi.ResourceOptions(parent=self),
-            )
-            if args.decryption_ca is not None
-            else None
-        )
+        self.decryption_ca = self._decryption_ca(name, args)
         # Agents start only once every private path and the CA they must trust exist.
         ready: list[pulumi.Resource] = [self.project]
         ready += [c for c in (self.private_endpoints, self.decryption_ca) if c is not None]
@@ -127,6 +119,16 @@ class FoundryAgents(pulumi.ComponentResource):
                 "projectId": self.project.id,
                 "capabilityHostId": self.capability_host.id,
             }
+        )
+
+    def _decryption_ca(self, name: str, args: FoundryAgentsArgs) -> DecryptionCa | None:
+        """Published for the project's identity, the one agents authenticate as."""
+        if args.decryption_ca is None:
+            return None
+        return DecryptionCa(
+            f"{name}-decryption-ca",
+            dataclasses.replace(args.decryption_ca, reader_principal_id=self.principal_id),
+            pulumi.ResourceOptions(parent=self),
         )
 
     def _private_endpoints(self, name: str, args: FoundryAgentsArgs) -> PrivateEndpoints | None:

@@ -99,10 +99,8 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             if args.pod_subnet_cidr
             else None
         )
-        self.private_endpoint_subnet = (
-            self._private_endpoint_subnet(args.private_endpoint_subnet_cidr, nsg)
-            if args.private_endpoint_subnet_cidr
-            else None
+        self.private_endpoint_subnet = self._private_endpoint_subnet(
+            args.private_endpoint_subnet_cidr, nsg
         )
         outputs: dict[str, pulumi.Input[str]] = {
             "vnetId": self.vnet.id,
@@ -185,11 +183,13 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
         )
 
     def _private_endpoint_subnet(
-        self, cidr: str, nsg: azure.network.NetworkSecurityGroup
-    ) -> azure.network.Subnet:
+        self, cidr: str | None, nsg: azure.network.NetworkSecurityGroup
+    ) -> azure.network.Subnet | None:
         """Private endpoints keep Azure service traffic (inference, storage) off the gateway.
         No route table: nothing in this subnet initiates traffic, and the endpoints' addresses
         are reached over the VNet's own route, which is more specific than 0.0.0.0/0."""
+        if cidr is None:
+            return None
         return azure.network.Subnet(
             naming.PRIVATE_ENDPOINT_SUBNET,
             subnet_name=naming.PRIVATE_ENDPOINT_SUBNET,
