@@ -106,6 +106,11 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.typ.startswith("azure-native:"):
             rid = f"/mock/{args.typ.split(':')[-1]}/{args.name}"
             state.setdefault("resourceGuid", hashlib.md5(args.name.encode()).hexdigest())
+            identity = state.get("identity")
+            if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type")):
+                # The managed identity Azure creates, which role assignments name.
+                principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"principal/{args.name}"))
+                state["identity"] = {**identity, "principalId": principal}
         if args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
         if args.typ == "aviatrix:index/spokeGateway:SpokeGateway":
