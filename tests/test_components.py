@@ -80,7 +80,10 @@ def test_every_example_plans_with_every_child_parented(stack: str) -> None:
     ]
     assert top == ["mcp-containment:index:ContainmentStack"]
     assert len(capture.resources) > 20
-    assert set(capture.outputs) == {"agentSubnetId", "gatewayPrivateIp", "agentSubnetCidr"}
+    decrypting = spec_of(stack).foundry.decryption_ca is not None
+    assert set(capture.outputs) == {"agentSubnetId", "gatewayPrivateIp", "agentSubnetCidr"} | (
+        {"decryptionCaCertificateUri"} if decrypting else set()
+    )
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Trust the spoke gateway's TLS-decryption CA, then run the agent.
 #
-# The stack publishes the CA's public certificate in Key Vault (output
-# publicCertificateUri of the DecryptionCa component) and grants the Foundry project's identity
+# The stack publishes the CA's public certificate in Key Vault (stack output
+# decryptionCaCertificateUri) and grants the Foundry project's identity
 # read on that one secret. This entrypoint reads it with the container's managed identity,
 # appends it to a copy of the system bundle and points every common TLS stack at that bundle:
 # OpenSSL/Python (SSL_CERT_FILE), requests (REQUESTS_CA_BUNDLE), curl (CURL_CA_BUNDLE) and

@@ -228,4 +228,8 @@ def program(spec: Spec) -> ContainmentStack:
     pulumi.export("agentSubnetId", stack.agent_subnet_id)
     pulumi.export("gatewayPrivateIp", stack.gateway_private_ip)
     pulumi.export("agentSubnetCidr", spec.network.agent_subnet)
+    ca = stack.foundry.decryption_ca if stack.foundry is not None else None
+    if ca is not None:
+        # What agents set DECRYPTION_CA_SECRET_URI to (examples/foundry-agent-image).
+        pulumi.export("decryptionCaCertificateUri", ca.certificate_uri)
     return stack

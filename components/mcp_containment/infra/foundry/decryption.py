@@ -70,6 +70,8 @@ class DecryptionCaArgs:
 class DecryptionCa(pulumi.ComponentResource):
     certificate_pem: pulumi.Output[str]
     public_certificate: keyvault.Secret
+    certificate_uri: pulumi.Output[str]
+    """The published certificate's data-plane URI, what agents read."""
     controller: avx.DistributedFirewallingProxyCaConfig | None
     reader: authorization.RoleAssignment | None
 
@@ -101,12 +103,13 @@ class DecryptionCa(pulumi.ComponentResource):
                 avx.DistributedFirewallingProxyCaConfigArgs(ca_cert=pem, ca_key=key),
                 pulumi.ResourceOptions(parent=self),
             )
+        self.certificate_uri = self.public_certificate.properties.apply(
+            lambda p: p.secret_uri if p else None
+        )
         self.register_outputs(
             {
                 "publicCertificateSecretId": self.public_certificate.id,
-                "publicCertificateUri": self.public_certificate.properties.apply(
-                    lambda p: p.secret_uri if p else None
-                ),
+                "publicCertificateUri": self.certificate_uri,
             }
         )
 
