@@ -53,6 +53,8 @@ def check_decryption_ca(
 ) -> Iterator[tuple[str, str | None]]:
     """No DECRYPT_ALLOWED rule unless the gateway's CA is configured on the controller and
     its public certificate is published in Key Vault, readable by the agents."""
+    if not any(_may_decrypt(r) for r in resources):
+        return  # the common case, decided without rebuilding the rulebase
     rulebase = _rulebase(resources, config)
     if rulebase is None:
         return
@@ -76,6 +78,16 @@ def check_decryption_ca(
             "decrypted connection would fail TLS verification in the agent",
             urn_of_rule(resources, rule.name),
         )
+
+
+def _may_decrypt(r: Resource) -> bool:
+    if r.type in res.RULESET_TYPES:
+        rules = r.props.get("rules") or r.props.get("policies") or []
+        return any(x.get("decryptPolicy") == Decrypt.ALLOWED.value for x in rules)
+    if r.type == res.FIREWALL_POLICY:
+        rules = (r.props.get("spec") or {}).get("rules") or []
+        return any(str(x.get("decryptPolicy", "")).lower() == "decryptallowed" for x in rules)
+    return False
 
 
 def _published(resources: Sequence[Resource]) -> bool:
