@@ -270,6 +270,107 @@ def test_server_policy_must_end_with_deny() -> None:
     ]
 
 
+# --- private paths: every Foundry dependency resolves inside the spoke --------------------------
+
+
+def _private(spec_name: str, **changes: Any) -> list[analysis.PrivatePath]:
+    """Each dependency of the stack with the complete chain the components declare."""
+    spec = validate(with_changes(raw_stack(spec_name), **changes))
+    return [
+        analysis.PrivatePath(
+            dependency=d,
+            endpoint=f"{d.key}-pe",
+            group_ids=(d.service.group_id,),
+            subnet_cidr=spec.network.private_endpoint_subnet,
+            zones=d.service.zones,
+            linked_zones=d.service.zones,
+        )
+        for d in spec.private_dependencies()
+    ]
+
+
+def test_a_complete_private_path_needs_no_rule_and_gives_no_finding() -> None:
+    paths = _private("foundry-prod")
+    assert [p.dependency.key for p in paths] == [
+        "foundryAccount",
+        "storage",
+        "aiSearch",
+        "cosmosDb",
+        "decryptionCaVault",
+    ]
+    # allow-aca-fqdn permits *.blob.core.windows.net, but the storage account resolves to
+    # its endpoint inside the spoke: that permit never carries it.
+    assert analysis.private_path_findings(policy("foundry-prod"), paths, "10.40.0.0/16", True) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"endpoint": None}, "no private endpoint"),
+        ({"group_ids": ("file",)}, "not 'blob'"),
+        ({"subnet_cidr": "10.99.0.0/26"}, "not in a subnet of the spoke"),
+        ({"zones": ()}, "does not register in privatelink.blob.core.windows.net"),
+        ({"linked_zones": ()}, "privatelink.blob.core.windows.net not linked to the spoke VNet"),
+    ],
+)
+def test_each_broken_link_of_the_chain_is_named(change: dict[str, Any], problem: str) -> None:
+    paths = [
+        replace(p, **change) if p.dependency.key == "storage" else p
+        for p in _private("foundry-prod")
+    ]
+    found = analysis.private_path_findings(policy("foundry-prod"), paths, "10.40.0.0/16", True)
+    not_private = [f for f in found if f.code is Code.DEPENDENCY_NOT_PRIVATE]
+    assert len(not_private) == 1 and problem in not_private[0].message
+    assert "storage (Azure Storage (blob) prodagentsfiles)" in not_private[0].message
+    assert not_private[0].severity is Severity.ERROR
+    # Without the private path the platform's *.blob.core.windows.net permit carries it.
+    via = [f for f in found if f.code is Code.DEPENDENCY_VIA_GATEWAY]
+    assert [f.rule for f in via] == ["allow-aca-fqdn"]
+
+
+def test_outside_production_the_same_findings_are_warnings() -> None:
+    paths = [replace(p, endpoint=None) for p in _private("foundry-dev")]
+    found = analysis.private_path_findings(policy("foundry-dev"), paths, "10.30.0.0/16", False)
+    assert found and {f.severity for f in found} == {Severity.WARNING}
+
+
+def test_a_permit_naming_a_dependency_is_reported_even_with_its_path_in_place() -> None:
+    rb = policy(
+        "foundry-prod",
+        egress__toolCalls__domains=["api.github.com", "prod-agents-search.search.windows.net"],
+    )
+    found = analysis.private_path_findings(rb, _private("foundry-prod"), "10.40.0.0/16", True)
+    assert [(f.code, f.rule) for f in found] == [(Code.DEPENDENCY_VIA_GATEWAY, "allow-tool-calls")]
+    assert "prod-agents-search.search.windows.net" in found[0].message
+
+
+def test_a_service_tag_permit_carries_a_dependency_without_its_endpoint() -> None:
+    rb = policy("foundry-prod")
+    tag = SmartGroup(
+        "svctag-cosmos",
+        (
+            Selector(
+                SelectorKind.EXTERNAL,
+                external="azureips",
+                ext_args=(("service_name", "AzureCosmosDB"),),
+            ),
+        ),
+    )
+    permit = replace(rb.rule("allow-aca-svctag"), name="allow-cosmos", dst=(tag.name,), priority=9)
+    rb = replace(rb, smart_groups=(*rb.smart_groups, tag), rules=(*rb.rules, permit))
+    paths = [
+        replace(p, endpoint=None) if p.dependency.key == "cosmosDb" else p
+        for p in _private("foundry-prod")
+    ]
+    via = [
+        f
+        for f in analysis.private_path_findings(rb, paths, "10.40.0.0/16", True)
+        if f.code is Code.DEPENDENCY_VIA_GATEWAY
+    ]
+    assert [f.rule for f in via] == ["allow-cosmos"]
+    assert "service tag" in via[0].message
+
+
 def test_every_finding_code_is_exercised() -> None:
     # A finding no test triggers is a finding nobody knows works.
     source = Path(__file__).read_text()

@@ -83,7 +83,10 @@ def test_every_example_plans_with_every_child_parented(stack: str) -> None:
     ]
     assert top == ["mcp-containment:index:ContainmentStack"]
     assert len(capture.resources) > 20
-    assert set(capture.outputs) == {"agentSubnetId", "gatewayPrivateIp", "agentSubnetCidr"}
+    decrypting = spec_of(stack).foundry.decryption_ca is not None
+    assert set(capture.outputs) == {"agentSubnetId", "gatewayPrivateIp", "agentSubnetCidr"} | (
+        {"decryptionCaCertificateUri"} if decrypting else set()
+    )
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
@@ -382,7 +385,9 @@ def test_aws_spoke_gateway_in_public_subnets_workloads_via_its_interface() -> No
     for role in ("agents", "pods"):
         sub = subnet(c, role)
         assert assocs[sub.urn] == egress_rt.urn
-        assert sub.protect and sub.delete_before_replace and "cidrBlock" in sub.replace_on_changes
+        # A staging stack: protection is production's (tests/test_foundry.py covers both).
+        assert not sub.protect
+        assert sub.delete_before_replace and "cidrBlock" in sub.replace_on_changes
     for role in ("aviatrix-gateway", "aviatrix-gateway-ha"):
         assert assocs[subnet(c, role).urn] == public_rt.urn
     assert {

@@ -193,8 +193,19 @@ def _route_to_internet() -> tuple[Spec, Capture]:
 
 
 def _unprotected_subnet() -> tuple[Spec, Capture]:
-    spec, c = example("obot-eks")
-    return spec, changed(c, "aws:ec2/subnet:Subnet", name="staging-mcp-agents", protect=False)
+    spec, c = example("obot-aks")  # production: protected unless configured otherwise
+    return spec, changed(c, "azure-native:network:Subnet", name="agents", protect=False)
+
+
+def _storage_without_endpoint() -> tuple[Spec, Capture]:
+    spec, c = example("foundry-prod")
+    kept = [r for r in c.resources if not r.name.startswith("foundry-private-endpoints-storage")]
+    assert len(kept) == len(c.resources) - 2  # the endpoint and its DNS zone group
+    return spec, Capture(resources=kept, outputs=dict(c.outputs))
+
+
+def _decrypt_without_ca() -> tuple[Spec, Capture]:
+    return planned_spec("foundry-prod", foundry__decryptionCa=None)
 
 
 FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
@@ -222,6 +233,12 @@ FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
         "protect",
         _unprotected_subnet,
     ),
+    "foundry-dependencies-private": (
+        Level.MANDATORY,
+        "storage (Azure Storage (blob) prodagentsfiles) does not resolve to a private address",
+        _storage_without_endpoint,
+    ),
+    "dcf-decryption-ca": (Level.MANDATORY, "DECRYPT_ALLOWED", _decrypt_without_ca),
 }
 
 

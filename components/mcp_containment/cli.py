@@ -36,6 +36,7 @@ app = typer.Typer(
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_INVALID = 2
+EXIT_PULUMI_FAILED = 3
 
 StackOpt = Annotated[
     str | None, typer.Option("--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")
@@ -213,12 +214,14 @@ def plan(target: Target) -> None:
     from .compile.ruleset import compile_rulebase  # noqa: PLC0415
     from .core.analysis import analyze  # noqa: PLC0415
     from .core.export import rulebase_json, ruleset_rows  # noqa: PLC0415
+    from .offline.paths import private_path_report  # noqa: PLC0415
     from .offline.runtime import plan as run_plan  # noqa: PLC0415 - loads the Pulumi SDKs
 
     spec = target.spec()
     capture = run_plan(spec)
     rulebase = compile_rulebase(spec)
-    findings = analyze(rulebase)
+    paths = private_path_report(spec, capture, rulebase)
+    findings = analyze(rulebase) + list(paths.findings)
     if target.as_json:
         names = {r.urn: r.name for r in capture.resources}
         resources = [
@@ -234,6 +237,7 @@ def plan(target: Target) -> None:
             {
                 "resources": resources,
                 **rulebase_json(rulebase),
+                "privatePaths": paths.to_json(),
                 "findings": [f.to_json() for f in findings],
             }
         )
@@ -251,6 +255,12 @@ def plan(target: Target) -> None:
         ["#", "pri", "rule", "layer", "action", "match", "TLS", "mode"],
         ruleset_rows(rulebase),
     )
+    if paths.paths:
+        _table(
+            f"private paths (no rule needed: resolved inside the spoke {paths.spoke_cidr})",
+            ["dependency", "resource", "endpoint", "linked zones", "resolves to"],
+            paths.rows(),
+        )
     for f in findings:
         typer.echo(f"{f.severity.value}: {f.message}")
 
@@ -463,6 +473,69 @@ def controller(
         return
     for address, specs in sorted(groups.items()):
         typer.echo(f"valid: controller {address}: {', '.join(sorted(specs))}")
+
+
+@app.command()
+@stack_command
+def teardown(
+    target: Target,
+    work_dir: Annotated[
+        Path, typer.Option("--work-dir", help="The Pulumi project directory (Pulumi.yaml).")
+    ] = Path("."),
+    sal_wait: Annotated[
+        int,
+        typer.Option(
+            "--sal-wait",
+            min=0,
+            help="Seconds to wait after the capability host for Azure to release the agent "
+            "subnet's service association link.",
+        ),
+    ] = 900,
+) -> None:
+    """Unprotect the library's resources and destroy the stack with your Pulumi CLI, in an
+    order Azure and the controller accept. Needs teardownAcknowledged in the lock."""
+    import time  # noqa: PLC0415
+
+    from .operations.teardown import TeardownRefused, run_teardown  # noqa: PLC0415
+
+    spec = target.spec()
+    if spec.lock is None or not spec.lock.teardown_acknowledged:
+        fail(
+            [
+                Issue(
+                    "lock.teardownAcknowledged",
+                    "is not recorded; teardown destroys the network a capability host is bound "
+                    "to: add teardownAcknowledged: '<ticket, date>' to the stack's lock and "
+                    "commit it first",
+                )
+            ],
+            target.as_json,
+        )
+    name = target.stack or _stack_name(target.path, target.as_json)
+
+    def echo(line: str) -> None:
+        typer.echo(line.rstrip("\n"), err=target.as_json)
+
+    try:
+        steps = run_teardown(
+            name, str(work_dir.resolve()), sal_wait=sal_wait, sleep=time.sleep, echo=echo
+        )
+    except TeardownRefused as exc:
+        fail([Issue("--stack", str(exc))], target.as_json)
+    except Exception as exc:  # the Pulumi CLI's own errors, whatever their class
+        typer.echo(f"teardown stopped: {exc}", err=True)
+        raise typer.Exit(EXIT_PULUMI_FAILED) from None
+    if target.as_json:
+        emit_json({"stack": name, "steps": [s.to_json() for s in steps]})
+        return
+    typer.echo(f"torn down {name}: " + ", ".join(f"{s.action} ({s.detail})" for s in steps))
+
+
+def _stack_name(path: Path, as_json: bool) -> str:
+    """The Pulumi stack a ``Pulumi.<stack>.yaml`` file configures."""
+    if path.name.startswith("Pulumi.") and path.name.endswith(".yaml") and path.name.count(".") > 1:
+        return path.name[len("Pulumi.") : -len(".yaml")]
+    fail([Issue("--config", f"{path.name} is not named Pulumi.<stack>.yaml")], as_json)
 
 
 def main() -> None:

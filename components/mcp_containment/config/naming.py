@@ -38,3 +38,13 @@ def subnet(spec: Spec, role: str) -> str:
     """Subnet names are relative to the VNet/VPC, so they are the role alone (Azure), or the
     role under the stack prefix (AWS Name tags are account-wide, so they carry the prefix)."""
     return role if spec.cloud.value == "azure" else f"{prefix(spec)}-{role}"
+
+
+def kebab(key: str) -> str:
+    """A camelCase config key as an Azure-style name part (``cosmosDb`` -> ``cosmos-db``)."""
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in key)
+
+
+DECRYPTION_CA_TAG = ("mcp-containment-role", "decryption-ca-certificate")
+"""Tags the Key Vault secret holding the decryption CA's public certificate, the one the
+agents read; the policy pack finds it by this tag."""

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from ..core.fqdn import DomainError, check_egress_domain
 from ..core.model import Action
+from ..core.privatelink import AI_SERVICES, DEPENDENCY_SERVICES, KEY_VAULT, ArmId, Dependency
 from ..core.versions import K8S_FIREWALL_CHART, is_pinned_chart_version, parse_controller_version
 
 PROJECT = "mcp-containment"
@@ -116,6 +117,28 @@ def _chart_version(value: str) -> str:
 
 
 ChartVersion = Annotated[str, AfterValidator(_chart_version)]
+
+
+def _arm_id(value: str) -> str:
+    return str(ArmId.parse(value))
+
+
+ArmResourceId = Annotated[str, AfterValidator(_arm_id)]
+"""A top-level ARM resource id; its resource type is checked where the key says which."""
+
+_KEY_VAULT_NAME = re.compile(r"^[A-Za-z0-9-]{1,56}$")
+
+
+def _key_vault_object_name(value: str) -> str:
+    if not _KEY_VAULT_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a Key Vault object name (letters, digits and '-', at most 56 "
+            "characters: the stack adds -<environment>-public, within Key Vault's 127)"
+        )
+    return value
+
+
+KeyVaultObjectName = Annotated[str, AfterValidator(_key_vault_object_name)]
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -244,11 +267,42 @@ class Egress(_Model):
         return tuple(out)
 
 
+class FoundryDependencies(_Model):
+    """Existing resources the agents use, by ARM id. Each gets a private endpoint in
+    ``network.privateEndpointSubnet`` and its ``privatelink.*`` zones linked to the spoke."""
+
+    ai_services: ArmResourceId | None = None
+    """An Azure AI Services / Azure OpenAI account besides the stack's own Foundry account."""
+    storage: ArmResourceId | None = None
+    ai_search: ArmResourceId | None = None
+    cosmos_db: ArmResourceId | None = None
+
+
+class GeneratedCa(_Model):
+    common_name: str = Field(default="mcp-containment egress decryption CA", min_length=1)
+    validity_days: int = Field(default=365, ge=1, le=3650)
+
+
+class DecryptionCa(_Model):
+    """The gateway's TLS-decryption CA: what agents must trust for decrypted tool calls."""
+
+    key_vault_id: ArmResourceId
+    """The vault agents read the public certificate from (Azure RBAC authorization)."""
+    certificate_name: KeyVaultObjectName
+    """An existing Key Vault certificate (with ``certificate``), or the base name of the
+    secrets a generated CA is stored under (with ``generate``)."""
+    certificate: str | None = None
+    """The existing certificate's public PEM, committed: checked to be a valid CA."""
+    generate: GeneratedCa | None = None
+
+
 class Foundry(_Model):
     enabled: bool = False
     account_name: str | None = None
     """AIServices account name; defaults to ``<environment>-foundry``."""
     project_name: str = "agents"
+    dependencies: FoundryDependencies = FoundryDependencies()
+    decryption_ca: DecryptionCa | None = None
 
 
 class Obot(_Model):
@@ -332,10 +386,16 @@ class Spec(_Model):
     kubernetes: Kubernetes = Kubernetes()
     mcp_servers: tuple[McpServer, ...] = ()
     lock: Lock | None = None
+    protect: bool | None = None
+    """Protect the network, gateway and Foundry resources; defaults to production only."""
 
     @property
     def is_production(self) -> bool:
         return self.environment in PRODUCTION_ENVIRONMENTS
+
+    @property
+    def protected(self) -> bool:
+        return self.is_production if self.protect is None else self.protect
 
     @property
     def transit_attached(self) -> bool:
@@ -361,6 +421,33 @@ class Spec(_Model):
         # Gateway names are controller-wide too: two spokes of one environment differ by prefix.
         return self.gateway.name or f"{self.name_prefix}-mcp-spoke"
 
+    @property
+    def foundry_account_name(self) -> str:
+        return self.foundry.account_name or f"{self.environment}-foundry"
+
+    def private_dependencies(self) -> tuple[Dependency, ...]:
+        """Everything the agents reach over a private endpoint (see
+        :func:`private_dependencies`)."""
+        return private_dependencies(self.environment, self.foundry)
+
+
+def private_dependencies(environment: str, foundry: Foundry) -> tuple[Dependency, ...]:
+    """In declaration order: the stack's own Foundry account, the declared dependencies, the
+    decryption CA's vault. Ids of the wrong type are validated elsewhere, never dropped here."""
+    if not foundry.enabled:
+        return ()
+    account = foundry.account_name or f"{environment}-foundry"
+    out = [Dependency("foundryAccount", AI_SERVICES, None, account)]
+    for service in DEPENDENCY_SERVICES:
+        value = getattr(foundry.dependencies, _snake(service.key))
+        if value is not None:
+            out.append(Dependency(service.key, service, value, ArmId.parse(value).name))
+    ca = foundry.decryption_ca
+    if ca is not None:
+        vault = ArmId.parse(ca.key_vault_id).name
+        out.append(Dependency("decryptionCaVault", KEY_VAULT, ca.key_vault_id, vault))
+    return tuple(out)
+
 
 SECTIONS: dict[str, object] = {
     "cloud": Cloud,
@@ -373,5 +460,12 @@ SECTIONS: dict[str, object] = {
     "kubernetes": Kubernetes,
     "mcpServers": McpServer,  # parsed item by item, so one bad server hides no other problem
     "lock": Lock,
+    "protect": bool,
 }
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+
+
 REQUIRED_SECTIONS = ("cloud", "environment", "controller", "network", "gateway")

@@ -16,15 +16,18 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..core import names
+from ..core import names, privatelink
 from ..core.model import TERRAFORM_LAYERS, Layer
+from ..core.privatelink import ArmId
 from ..core.versions import AVIATRIX_PROVIDER, controller_release, provider_controller_release
 from . import regions
+from .certificates import CertificateError, load_ca_certificate
 from .schema import (
     REQUIRED_SECTIONS,
     SECTIONS,
     Cloud,
     Controller,
+    DecryptionCa,
     Egress,
     Foundry,
     Gateway,
@@ -33,6 +36,7 @@ from .schema import (
     Network,
     PodIdentity,
     Spec,
+    private_dependencies,
 )
 
 
@@ -243,6 +247,90 @@ def _east_west(p: dict[str, Any]) -> Iterator[Issue]:
 def _foundry_cloud(p: dict[str, Any]) -> Iterator[Issue]:
     if p["foundry"].enabled and p["cloud"] is not Cloud.AZURE:
         yield Issue("foundry.enabled", "Foundry agents run on Azure only (cloud is aws)")
+
+
+@_check("cloud", "environment", "network", "foundry")
+def _private_endpoints(p: dict[str, Any]) -> Iterator[Issue]:
+    """Every dependency of the agents has room for its endpoint, and is what its key says."""
+    foundry: Foundry = p["foundry"]
+    net: Network = p["network"]
+    declared = foundry.dependencies.model_dump(by_alias=True, exclude_none=True)
+    if declared and not foundry.enabled:
+        yield Issue(
+            "foundry.dependencies", "declares agent dependencies, but foundry.enabled is false"
+        )
+        return
+    if not foundry.enabled or p["cloud"] is not Cloud.AZURE:
+        return
+    for key, value in declared.items():
+        want = privatelink.SERVICES[key]
+        got = ArmId.parse(value)
+        if not got.is_type(want.resource_type):
+            yield Issue(
+                f"foundry.dependencies.{key}",
+                f"is a {got.resource_type} id; {key} takes a {want.resource_type} ({want.label})",
+            )
+    if net.private_endpoint_subnet is None:
+        yield Issue(
+            "network.privateEndpointSubnet",
+            "is required when foundry.enabled is true: the Foundry account (public access "
+            "disabled) and every dependency are reached through private endpoints in it",
+        )
+        return
+    deps = private_dependencies(p["environment"], foundry)
+    need = privatelink.subnet_addresses_needed(deps)
+    subnet = _net(net.private_endpoint_subnet)
+    if subnet.num_addresses < need:
+        listed = ", ".join(f"{d.key} ({d.service.addresses})" for d in deps)
+        yield Issue(
+            "network.privateEndpointSubnet",
+            f"{subnet} has {subnet.num_addresses} addresses; {len(deps)} private endpoints "
+            f"need at least {need} ({privatelink.RESERVED_PER_SUBNET} reserved by Azure, "
+            f"twice the addresses of {listed}, so a replaced endpoint fits beside the old "
+            "one): use a larger prefix",
+        )
+
+
+@_check("foundry", "controller")
+def _decryption_ca(p: dict[str, Any]) -> Iterator[Issue]:
+    foundry: Foundry = p["foundry"]
+    ca = foundry.decryption_ca
+    if ca is None:
+        return
+    if not foundry.enabled:
+        yield Issue(
+            "foundry.decryptionCa", "applies to Foundry agents, but foundry.enabled is false"
+        )
+        return
+    vault = ArmId.parse(ca.key_vault_id)
+    if not vault.is_type(privatelink.KEY_VAULT.resource_type):
+        yield Issue(
+            "foundry.decryptionCa.keyVaultId",
+            f"is a {vault.resource_type} id; give a {privatelink.KEY_VAULT.resource_type} id",
+        )
+    yield from _ca_source(ca, p["controller"])
+
+
+def _ca_source(ca: DecryptionCa, controller: Controller) -> Iterator[Issue]:
+    if (ca.certificate is None) == (ca.generate is None):
+        yield Issue(
+            "foundry.decryptionCa",
+            "give exactly one of certificate (an existing Key Vault certificate's public PEM) "
+            "or generate (a CA the stack creates into Key Vault)",
+        )
+        return
+    if ca.certificate is not None:
+        try:
+            load_ca_certificate(ca.certificate)
+        except CertificateError as exc:
+            yield Issue("foundry.decryptionCa.certificate", str(exc))
+    elif not controller.owns_controller_wide:
+        yield Issue(
+            "foundry.decryptionCa.generate",
+            "a generated CA must be uploaded to the controller, which only the stack that owns "
+            "controller-wide objects does (controller.ownsControllerWide); give that stack's "
+            "CA as certificate instead",
+        )
 
 
 @_check("foundry", "kubernetes")

@@ -7,7 +7,7 @@ so a rule about rules is written once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Network
@@ -26,6 +26,7 @@ from .model import (
     SmartGroup,
 )
 from .platform import platform
+from .privatelink import Dependency
 
 MIN_DECRYPT_CONTROLLER = (8, 2)
 
@@ -56,6 +57,8 @@ class Code(StrEnum):
     DECRYPT_NEEDS_CONTROLLER_8_2 = "decrypt-needs-controller-8.2"
     MONITOR_MODE = "monitor-mode"
     SERVER_WITHOUT_DENY = "server-policy-without-final-deny"
+    DEPENDENCY_NOT_PRIVATE = "dependency-without-private-path"
+    DEPENDENCY_VIA_GATEWAY = "dependency-via-gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,3 +592,122 @@ def analyze(rulebase: Rulebase) -> list[Finding]:
     for check in _CHECKS:
         out.extend(check(ctx))
     return out
+
+
+# --- private paths (Foundry dependencies) --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrivatePath:
+    """What a plan gives one dependency of the agents: its endpoint and the DNS chain that
+    makes its public names resolve to that endpoint."""
+
+    dependency: Dependency
+    endpoint: str | None = None
+    """The planned private endpoint to it; None when there is none."""
+    group_ids: tuple[str, ...] = ()
+    subnet_cidr: str | None = None
+    """The endpoint's subnet range; None when that subnet is not one of this stack's."""
+    zones: tuple[str, ...] = ()
+    """The zones the endpoint's DNS zone group registers its address in."""
+    linked_zones: tuple[str, ...] = ()
+    """Of those, the zones linked to the spoke VNet (where the agents resolve names)."""
+
+    def problems(self, spoke_cidr: str) -> list[str]:
+        """Why the dependency's names would not resolve to an address inside the spoke."""
+        service = self.dependency.service
+        if self.endpoint is None:
+            return ["no private endpoint"]
+        out = []
+        if service.group_id not in self.group_ids:
+            out.append(
+                f"endpoint {self.endpoint} connects to {list(self.group_ids)}, not "
+                f"{service.group_id!r}"
+            )
+        if self.subnet_cidr is None or not IPv4Network(self.subnet_cidr).subnet_of(
+            IPv4Network(spoke_cidr)
+        ):
+            out.append(f"endpoint {self.endpoint} is not in a subnet of the spoke {spoke_cidr}")
+        missing = [z for z in service.zones if z not in self.zones]
+        if missing:
+            out.append(f"its DNS zone group does not register in {', '.join(missing)}")
+        unlinked = [z for z in service.zones if z in self.zones and z not in self.linked_zones]
+        if unlinked:
+            out.append(f"{', '.join(unlinked)} not linked to the spoke VNet")
+        return out
+
+
+def private_path_findings(
+    rulebase: Rulebase | None,
+    paths: Sequence[PrivatePath],
+    spoke_cidr: str,
+    production: bool,
+) -> list[Finding]:
+    """Every dependency resolves to a private address inside the spoke, so no rule is needed
+    for it; a dependency that does not, or a permit that would carry it through the gateway,
+    is a finding (an error in production).
+
+    A permit *would* carry it when the dependency has no private path and the permit matches
+    its public names (a WebGroup domain, all of the internet, one of its service tags); a
+    permit naming the dependency's own host is reported even with the path in place: it only
+    exists to send that traffic through the gateway, and it silently takes over the day the
+    zone is unlinked.
+    """
+    severity = Severity.ERROR if production else Severity.WARNING
+    out: list[Finding] = []
+    ctx = _Context(rulebase) if rulebase is not None else None
+    for path in paths:
+        dep = path.dependency
+        what = f"{dep.key} ({dep.service.label} {dep.name})"
+        problems = path.problems(spoke_cidr)
+        if problems:
+            out.append(
+                Finding(
+                    Code.DEPENDENCY_NOT_PRIVATE,
+                    severity,
+                    f"{what} does not resolve to a private address inside the spoke: "
+                    f"{'; '.join(problems)}; its traffic would go to the spoke gateway",
+                    related=dep.key,
+                )
+            )
+        if ctx is None:
+            continue
+        for rule, how in _permits_reaching(ctx, dep, private=not problems):
+            out.append(
+                Finding(
+                    Code.DEPENDENCY_VIA_GATEWAY,
+                    severity,
+                    f"{rule.name!r} {how} {what} through the spoke gateway; it must stay on its "
+                    "private endpoint (remove the permit)",
+                    rule.name,
+                    dep.key,
+                )
+            )
+    return out
+
+
+def _permits_reaching(ctx: _Context, dep: Dependency, private: bool) -> Iterator[tuple[Rule, str]]:
+    own = (*dep.hostnames, *(f"{dep.name.lower()}.{zone}" for zone in dep.service.zones))
+    tags = {t.lower() for t in dep.service.service_tags}
+    for rule in ctx.rulebase.rules:
+        if rule.action is not Action.PERMIT:
+            continue
+        domains = ctx.domains(rule.web_groups)
+        named = sorted({h for h in own for d in domains if "*" not in d and fqdn.covers(d, h)})
+        if named:
+            yield rule, f"names {', '.join(named)}: it would carry"
+            continue
+        if private:
+            continue
+        if any(fqdn.covers(d, h) for d in domains for h in dep.hostnames):
+            yield rule, "matches the public name of"
+        elif _reaches_all_internet(ctx, rule):
+            yield rule, "permits all of the internet, including"
+        elif any(
+            dict(s.ext_args).get("service_name", "").lower() in tags
+            for g in rule.dst
+            if g in ctx.groups
+            for s in ctx.groups[g].selectors
+            if s.kind is SelectorKind.EXTERNAL
+        ):
+            yield rule, "permits a service tag of"

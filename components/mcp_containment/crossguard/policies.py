@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from .checks import dcf, kubernetes, network
-from .registry import LOCK, PRODUCTION, RULE_FACTS, Level, PolicyDef
+from .checks import dcf, foundry, kubernetes, network
+from .registry import (
+    CA_ELSEWHERE,
+    LOCK,
+    PRIVATE_DEPENDENCIES,
+    PRODUCTION,
+    PROTECTION,
+    RULE_FACTS,
+    Level,
+    PolicyDef,
+)
 
 POLICIES: Final[tuple[PolicyDef, ...]] = (
     PolicyDef(
@@ -126,6 +135,31 @@ POLICIES: Final[tuple[PolicyDef, ...]] = (
         Level.MANDATORY,
         "resource",
         network.check_protected,
-        remediation="Declare the resource with protect=True.",
+        PROTECTION,
+        remediation="Declare the resource with protect=True (the library does in production, "
+        "or with protect: true in the stack config).",
+    ),
+    PolicyDef(
+        "foundry-dependencies-private",
+        "Every Foundry dependency resolves to a private endpoint inside the spoke, and no "
+        "permit sends it through the gateway (production).",
+        Level.MANDATORY,
+        "stack",
+        foundry.check_private_paths,
+        {**RULE_FACTS, **PRIVATE_DEPENDENCIES},
+        remediation="Set network.privateEndpointSubnet and declare the dependency under "
+        "foundry.dependencies (the stack creates its endpoint and linked zones); remove "
+        "permits for its public names.",
+    ),
+    PolicyDef(
+        "dcf-decryption-ca",
+        "DECRYPT_ALLOWED only with the gateway's CA configured on the controller and "
+        "published in Key Vault for the agents.",
+        Level.MANDATORY,
+        "stack",
+        foundry.check_decryption_ca,
+        {**RULE_FACTS, **CA_ELSEWHERE},
+        remediation="Set foundry.decryptionCa (an existing Key Vault certificate or a "
+        "generated CA), or turn egress.toolCalls.decrypt off.",
     ),
 )

@@ -18,6 +18,10 @@ def stack_facts(spec: Spec) -> dict[str, dict[str, Any]]:
         "production": spec.is_production,
         "controllerVersion": spec.controller.version,
         "lock": spec.lock.model_dump(by_alias=True, exclude_none=True) if spec.lock else {},
+        "protect": spec.protected,
+        "privateDependencies": [d.to_json() for d in spec.private_dependencies()],
+        "caConfiguredElsewhere": spec.foundry.decryption_ca is not None
+        and not spec.controller.owns_controller_wide,
     }
     return {p.name: {k: facts[k] for k in p.config} for p in POLICIES if p.config}
 

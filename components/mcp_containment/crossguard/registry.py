@@ -80,5 +80,29 @@ LOCK: Final[Mapping[str, Mapping[str, Any]]] = {
         "description": "The committed network lock (containment lock).",
     }
 }
+PROTECTION: Final[Mapping[str, Mapping[str, Any]]] = {
+    "protect": {
+        "type": "boolean",
+        "default": True,
+        "description": "The stack protects its network, gateway and Foundry resources "
+        "(production by default, or as configured).",
+    }
+}
+PRIVATE_DEPENDENCIES: Final[Mapping[str, Mapping[str, Any]]] = {
+    "privateDependencies": {
+        "type": "array",
+        "default": [],
+        "description": "What the agents must reach over private endpoints: the Foundry account, "
+        "foundry.dependencies and the decryption CA's vault.",
+    }
+}
+CA_ELSEWHERE: Final[Mapping[str, Mapping[str, Any]]] = {
+    "caConfiguredElsewhere": {
+        "type": "boolean",
+        "default": False,
+        "description": "The controller's proxy CA is declared by the stack that owns "
+        "controller-wide objects, not by this one.",
+    }
+}
 RULE_FACTS: Final = {**PRODUCTION, **CONTROLLER}
 """Every policy over the rebuilt rulebase reads the same facts, so they share one analysis."""

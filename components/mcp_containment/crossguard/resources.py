@@ -44,6 +44,16 @@ CAPABILITY_HOST_TYPES: Final = frozenset(
         "azure-native:cognitiveservices:CapabilityHost",
     }
 )
+AZ_VNET: Final = "azure-native:network:VirtualNetwork"
+PRIVATE_ENDPOINT: Final = "azure-native:network:PrivateEndpoint"
+DNS_ZONE_GROUP: Final = "azure-native:network:PrivateDnsZoneGroup"
+PRIVATE_ZONE: Final = "azure-native:privatedns:PrivateZone"
+ZONE_LINK: Final = "azure-native:privatedns:VirtualNetworkLink"
+KEY_VAULT_SECRET: Final = "azure-native:keyvault:Secret"
+ROLE_ASSIGNMENT: Final = "azure-native:authorization:RoleAssignment"
+PROXY_CA: Final = (
+    "aviatrix:index/distributedFirewallingProxyCaConfig:DistributedFirewallingProxyCaConfig"
+)
 SUBNET_ROLES: Final = (
     naming.AGENT_SUBNET,
     naming.POD_SUBNET,

@@ -21,12 +21,14 @@ from ..core.model import Layer, Rulebase
 from .aviatrix import provider as avx
 from .aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
 from .foundry import FoundryAgents, FoundryAgentsArgs
+from .foundry.decryption import DecryptionCaArgs, GeneratedCaSettings
 from .kubernetes.firewall import K8sFirewall, K8sFirewallArgs
 from .kubernetes.mcp_server import McpServerEgress, McpServerEgressArgs
 from .kubernetes.obot import Obot, ObotArgs
 from .network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs
 from .network.azure import AzureSpokeNetwork, AzureSpokeNetworkArgs
 from .network.gateway_settings import GatewaySettings
+from .privatelink import PrivateEndpointTarget
 
 COMPONENT = "mcp-containment:index:ContainmentStack"
 
@@ -106,6 +108,7 @@ class ContainmentStack(pulumi.ComponentResource):
                     private_endpoint_subnet_cidr=net.private_endpoint_subnet,
                     delegate_agent_subnet=spec.foundry.enabled,
                     gateway=gateway,
+                    protect=spec.protected,
                     tags=tags,
                 ),
                 child,
@@ -123,6 +126,7 @@ class ContainmentStack(pulumi.ComponentResource):
                 pod_subnet_cidr=net.pod_subnet,
                 availability_zones=(zones[0], zones[-1]),
                 gateway=gateway,
+                protect=spec.protected,
                 tags=tags,
             ),
             child,
@@ -152,6 +156,7 @@ class ContainmentStack(pulumi.ComponentResource):
                 layers=controller_layers(spec),
                 default_action=spec.egress.default_action.value,
                 attachment_points=_point_ids(spec, own=False),
+                protect=spec.protected,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -192,15 +197,27 @@ class ContainmentStack(pulumi.ComponentResource):
         """Last: an agent must never run before its subnet's egress route and rules exist."""
         network = self.network
         assert isinstance(network, AzureSpokeNetwork)  # validation: Foundry is Azure-only
+        pe_subnet = network.private_endpoint_subnet
         return FoundryAgents(
             "foundry",
             FoundryAgentsArgs(
-                account_name=spec.foundry.account_name or f"{spec.environment}-foundry",
+                account_name=spec.foundry_account_name,
                 project_name=spec.foundry.project_name,
                 resource_group_name=network.resource_group.name,
                 location=spec.network.region,
                 agent_subnet_id=self.agent_subnet_id,
                 depends_on=[network.agent_subnet, network.route_table, self.dcf],
+                private_endpoint_subnet_id=pe_subnet.id if pe_subnet is not None else None,
+                virtual_network_id=network.vnet.id,
+                dependencies=[
+                    PrivateEndpointTarget(
+                        key=naming.kebab(d.key), service=d.service, resource_id=d.resource_id
+                    )
+                    for d in spec.private_dependencies()
+                    if d.resource_id is not None
+                ],
+                decryption_ca=_decryption_ca(spec, tags),
+                protect=spec.protected,
                 tags=tags,
             ),
             pulumi.ResourceOptions(parent=self),
@@ -219,10 +236,35 @@ def _point_ids(spec: Spec, *, own: bool) -> dict[Layer, str]:
     return out
 
 
+def _decryption_ca(spec: Spec, tags: dict[str, str]) -> DecryptionCaArgs | None:
+    ca = spec.foundry.decryption_ca
+    if ca is None:
+        return None
+    return DecryptionCaArgs(
+        key_vault_id=ca.key_vault_id,
+        certificate_name=ca.certificate_name,
+        secret_suffix=spec.environment,
+        certificate_pem=ca.certificate,
+        generate=(
+            GeneratedCaSettings(
+                common_name=ca.generate.common_name, validity_days=ca.generate.validity_days
+            )
+            if ca.generate is not None
+            else None
+        ),
+        configure_controller=spec.controller.owns_controller_wide,
+        tags=tags,
+    )
+
+
 def program(spec: Spec) -> ContainmentStack:
     """The whole Pulumi program for one spec: the stack plus the outputs the lock reads."""
     stack = ContainmentStack(naming.prefix(spec), ContainmentStackArgs(spec=spec))
     pulumi.export("agentSubnetId", stack.agent_subnet_id)
     pulumi.export("gatewayPrivateIp", stack.gateway_private_ip)
     pulumi.export("agentSubnetCidr", spec.network.agent_subnet)
+    ca = stack.foundry.decryption_ca if stack.foundry is not None else None
+    if ca is not None:
+        # What agents set DECRYPTION_CA_SECRET_URI to (examples/foundry-agent-image).
+        pulumi.export("decryptionCaCertificateUri", ca.certificate_uri)
     return stack

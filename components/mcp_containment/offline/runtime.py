@@ -105,6 +105,12 @@ def _mock_ip(seed: str) -> str:
     return str(ipaddress.IPv4Address(bytes([10, 255, digest[0], 4 + digest[1] % 200])))
 
 
+_PEM_OUTPUTS = {
+    "tls:index/privateKey:PrivateKey": ("privateKeyPem", "PRIVATE KEY"),
+    "tls:index/selfSignedCert:SelfSignedCert": ("certPem", "CERTIFICATE"),
+}
+
+
 class _Mocks(pulumi_mocks.Mocks):
     """Outputs are the inputs plus deterministic ids and addresses: same program, same capture."""
 
@@ -120,12 +126,23 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.typ.startswith("azure-native:"):
             rid = f"/mock/{args.typ.split(':')[-1]}/{args.name}"
             state.setdefault("resourceGuid", hashlib.md5(args.name.encode()).hexdigest())
+            identity = state.get("identity")
+            if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type")):
+                # The managed identity Azure creates, which role assignments name.
+                principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"principal/{args.name}"))
+                state["identity"] = {**identity, "principalId": principal}
         if args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
         if args.typ == "aviatrix:index/spokeGateway:SpokeGateway":
             # Addresses the controller would assign, stable per gateway name.
             state.setdefault("privateIp", _mock_ip(args.name))
             state.setdefault("haPrivateIp", _mock_ip(args.name + "-ha"))
+        if args.typ in _PEM_OUTPUTS:
+            # What the tls provider computes: placeholders of the right shape, never real keys.
+            key, label = _PEM_OUTPUTS[args.typ]
+            state.setdefault(
+                key, f"-----BEGIN {label}-----\nmock:{args.name}\n-----END {label}-----\n"
+            )
         if args.typ.startswith("aviatrix:"):
             # Rules reference groups by the uuid the controller assigns.
             state.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.typ}/{args.name}")))
@@ -142,6 +159,9 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.token == "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint":
             name = str(args.args.get("name"))
             return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))}, []
+        if args.token == "azure:keyvault/getCertificateData:getCertificateData":
+            # An existing Key Vault certificate's key: a placeholder, kept secret by the caller.
+            return {"key": "mock-private-key", "pem": "", "id": str(args.args.get("name"))}, []
         return {}, []
 
 

@@ -141,6 +141,10 @@ _GUARDED = frozenset(
 
 
 def check_protected(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    """What containment depends on is protected, in a stack that protects (production by
+    default): elsewhere teardown is routine and protection only gets in its way."""
+    if not config.get("protect", True):
+        return
     guarded = (
         res.subnet_role(r) == naming.AGENT_SUBNET
         or r.type in _GUARDED

@@ -226,6 +226,9 @@ class DcfControllerArgs:
     attachment_points: Mapping[Layer, pulumi.Input[str]] = field(default_factory=dict)
     """Ids of the controller's Terraform attachment points, where the name lookup is
     unreliable; the others are looked up by name once DCF is enabled."""
+    protect: bool = True
+    """Protect the DCF switch: deleting it disables DCF for every stack on the controller.
+    Follows the owner stack's protection (production unless configured otherwise)."""
 
 
 class DcfController(pulumi.ComponentResource):
@@ -246,7 +249,7 @@ class DcfController(pulumi.ComponentResource):
         self.switch = avx.ConfigFeature(
             f"{name}-dcf",
             avx.ConfigFeatureArgs(feature_name=DCF_FEATURE, is_enabled=True),
-            pulumi.ResourceOptions(parent=self, protect=True),
+            pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.default_action = avx.DistributedFirewallingDefaultActionRule(
             f"{name}-default-action",

@@ -39,6 +39,8 @@ class SpokeGatewayArgs:
     tags: dict[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the gateway subnet and its route table association)."""
+    protect: bool = True
+    """``protect`` the gateway: the workload UDR and the network lock point at its address."""
 
 
 class SpokeGateway(pulumi.ComponentResource):
@@ -75,8 +77,7 @@ class SpokeGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(args.depends_on),
-                # The workload UDR and the network lock point at this gateway's address.
-                protect=True,
+                protect=args.protect,
             ),
         )
         self.private_ip = self.gateway.private_ip

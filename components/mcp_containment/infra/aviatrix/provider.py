@@ -356,6 +356,40 @@ class DcfPolicyGroup(_Binding):
         super().__init__(resource_name, args, opts)
 
 
+@dataclass(frozen=True, kw_only=True)
+class DistributedFirewallingProxyCaConfigArgs:
+    ca_cert: pulumi.Input[str]
+    """The CA certificate, PEM (ForceNew)."""
+    ca_key: pulumi.Input[str]
+    """Its private key, PEM (Sensitive, ForceNew): pass it as a Pulumi secret."""
+
+
+class DistributedFirewallingProxyCaConfig(_Binding):
+    """``aviatrix_distributed_firewalling_proxy_ca_config``: the CA the gateway signs decrypted
+    connections with. A controller-wide singleton (its id is the controller's address), so
+    only the stack that owns controller-wide objects declares it; deleting it reinstates
+    Aviatrix's default CA."""
+
+    TOKEN = "aviatrix:index/distributedFirewallingProxyCaConfig:DistributedFirewallingProxyCaConfig"
+    OUTPUTS = ("common_name", "expiration_time", "issuer_name", "unique_serial", "upload_info")
+    common_name: pulumi.Output[str]
+    expiration_time: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: DistributedFirewallingProxyCaConfigArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # The key is secret in state whatever the caller passed.
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["caKey"])
+        super().__init__(
+            resource_name,
+            dataclasses.replace(args, ca_key=pulumi.Output.secret(args.ca_key)),
+            pulumi.ResourceOptions.merge(opts, secret),
+        )
+
+
 # --- Kubernetes onboarding ---------------------------------------------------------------------
 
 

@@ -36,6 +36,8 @@ class AwsSpokeNetworkArgs:
     """Zone of the gateway (and first workload) subnet, then of the HA gateway subnet."""
     ha_gateway_subnet_cidr: str | None = None
     pod_subnet_cidr: str | None = None
+    protect: bool = True
+    """``protect`` the VPC, subnets, route tables and gateway (a stack protects production)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -53,13 +55,14 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
         super().__init__(COMPONENT, name, None, opts)
         self._prefix = args.name_prefix
         self._tags = dict(args.tags)
+        self._protected = args.protect
         self.vpc = aws.ec2.Vpc(
             f"{self._prefix}-spoke",
             cidr_block=args.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags=self._tagged("spoke"),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
         )
         self.gateway = self._gateway(args)
         self.gateway_private_ip = self.gateway.private_ip
@@ -98,7 +101,7 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
             routes=[{"cidr_block": DEFAULT_ROUTE, "gateway_id": igw.id}],
             tags=self._tagged("public-rt"),
             # The gateway's own way out: losing it takes every workload's egress with it.
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
         )
         zone_a, zone_b = args.availability_zones
         public = [(naming.GATEWAY_SUBNET, args.gateway_subnet_cidr, zone_a)]
@@ -112,7 +115,7 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
                 cidr_block=cidr,
                 availability_zone=zone,
                 tags=self._tagged(role),
-                opts=pulumi.ResourceOptions(parent=self, protect=True),
+                opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
             )
             gateway_ready.append(
                 aws.ec2.RouteTableAssociation(
@@ -137,6 +140,7 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
                 transit_gateway=gw.transit_gateway,
                 tags=dict(args.tags),
                 depends_on=gateway_ready,
+                protect=self._protected,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -169,7 +173,7 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
             tags=self._tagged("egress-rt"),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=True,
+                protect=self._protected,
                 ignore_changes=["routes"] if controller else None,
             ),
         )
@@ -188,7 +192,7 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
             tags=self._tagged(role),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=True,
+                protect=self._protected,
                 replace_on_changes=["cidrBlock"],
                 delete_before_replace=True,
             ),
@@ -198,6 +202,6 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
             f"{name}-rt",
             subnet_id=subnet.id,
             route_table_id=self.route_table.id,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
         )
         return subnet

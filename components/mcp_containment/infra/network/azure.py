@@ -39,6 +39,8 @@ class AzureSpokeNetworkArgs:
     private_endpoint_subnet_cidr: str | None = None
     delegate_agent_subnet: bool = False
     """Delegate the agent subnet to ``Microsoft.App/environments`` (Foundry agents)."""
+    protect: bool = True
+    """``protect`` the VNet, subnets, route table and gateway (a stack protects production)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -49,6 +51,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
     route_table: azure.network.RouteTable
     agent_subnet: azure.network.Subnet
     pod_subnet: azure.network.Subnet | None
+    private_endpoint_subnet: azure.network.Subnet | None
     gateway_private_ip: pulumi.Output[str]
 
     def __init__(
@@ -56,6 +59,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
     ) -> None:
         super().__init__(COMPONENT, name, None, opts)
         self._tags = dict(args.tags)
+        self._protected = args.protect
         self.resource_group = azure.resources.ResourceGroup(
             args.resource_group_name,
             resource_group_name=args.resource_group_name,
@@ -70,7 +74,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             location=args.location,
             address_space={"address_prefixes": [args.cidr]},
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
         )
         self.gateway = self._gateway(args)
         self.gateway_private_ip = self.gateway.private_ip
@@ -95,8 +99,9 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             if args.pod_subnet_cidr
             else None
         )
-        if args.private_endpoint_subnet_cidr:
-            self._private_endpoint_subnet(args.private_endpoint_subnet_cidr, nsg)
+        self.private_endpoint_subnet = self._private_endpoint_subnet(
+            args.private_endpoint_subnet_cidr, nsg
+        )
         outputs: dict[str, pulumi.Input[str]] = {
             "vnetId": self.vnet.id,
             "agentSubnetId": self.agent_subnet.id,
@@ -105,6 +110,8 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
         }
         if self.pod_subnet is not None:
             outputs["podSubnetId"] = self.pod_subnet.id
+        if self.private_endpoint_subnet is not None:
+            outputs["privateEndpointSubnetId"] = self.private_endpoint_subnet.id
         self.register_outputs(outputs)
 
     def _gateway(self, args: AzureSpokeNetworkArgs) -> SpokeGateway:
@@ -115,7 +122,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             resource_group_name=self.resource_group.name,
             virtual_network_name=self.vnet.name,
             address_prefix=args.gateway_subnet_cidr,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
         )
         gw = args.gateway
         # The controller addresses an Azure VNet as <vnet name>:<resource group>:<vnet guid>.
@@ -136,6 +143,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
                 transit_gateway=gw.transit_gateway,
                 tags=self._tags,
                 depends_on=[gateway_subnet],
+                protect=self._protected,
             ),
             pulumi.ResourceOptions(parent=self),
         )
@@ -167,15 +175,19 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=True,
+                protect=self._protected,
                 ignore_changes=["routes"] if controller else None,
             ),
         )
 
     def _private_endpoint_subnet(
-        self, cidr: str, nsg: azure.network.NetworkSecurityGroup
-    ) -> azure.network.Subnet:
-        """Private endpoints keep Azure service traffic (inference, storage) off the gateway."""
+        self, cidr: str | None, nsg: azure.network.NetworkSecurityGroup
+    ) -> azure.network.Subnet | None:
+        """Private endpoints keep Azure service traffic (inference, storage) off the gateway.
+        No route table: nothing in this subnet initiates traffic, and the endpoints' addresses
+        are reached over the VNet's own route, which is more specific than 0.0.0.0/0."""
+        if cidr is None:
+            return None
         return azure.network.Subnet(
             naming.PRIVATE_ENDPOINT_SUBNET,
             subnet_name=naming.PRIVATE_ENDPOINT_SUBNET,
@@ -215,7 +227,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             default_outbound_access=False,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=True,
+                protect=self._protected,
                 replace_on_changes=["addressPrefix", "delegations"],
                 delete_before_replace=True,
                 # Azure refuses concurrent subnet operations on one VNet.
