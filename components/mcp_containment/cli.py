@@ -424,6 +424,54 @@ def _count(capped: dict[str, Any]) -> str:
     return f"{capped['count']}{more} ({shown}{', ...' if capped['count'] > 3 else ''})"
 
 
+@app.command()
+@stack_command
+def catalog(
+    target: Target,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory of the catalog repository to write entries into."),
+    ],
+) -> None:
+    """Render mcpServers as Obot catalog entries, one file per server, plus .obotcatalogs."""
+    from .compile.catalog import CatalogError, file_name, write  # noqa: PLC0415
+    from .core.obot import catalog_entry_id  # noqa: PLC0415
+
+    spec = target.spec()
+    if not spec.mcp_servers:
+        fail(
+            [Issue("mcpServers", "declares no server: there is no catalog to render")],
+            target.as_json,
+        )
+    try:
+        written = write(spec, out)
+    except (CatalogError, OSError) as exc:
+        fail([Issue("--out", str(exc))], target.as_json)
+    entries = {
+        s.name: {"file": file_name(s.name), "obotEntryId": catalog_entry_id(s.title)}
+        for s in sorted(spec.mcp_servers, key=lambda s: s.name)
+    }
+    if target.as_json:
+        emit_json(
+            {
+                "directory": str(out),
+                "written": list(written.written),
+                "removed": list(written.removed),
+                "entries": entries,
+            }
+        )
+        return
+    typer.echo(f"wrote {len(entries)} catalog entries and .obotcatalogs to {out}:")
+    for entry in entries.values():
+        typer.echo(f"  {entry['file']}  (Obot entry id {entry['obotEntryId']})")
+    for name in written.removed:
+        typer.echo(f"  removed {name} (no longer declared)")
+    typer.echo(
+        "commit and push them to the catalog repository, then `pulumi up` registers and "
+        "refreshes it in Obot"
+    )
+
+
 def main() -> None:
     app()
 
