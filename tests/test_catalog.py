@@ -177,7 +177,7 @@ def _server(**fields: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("server", "path", "message"),
     [
-        (_server(runtime="docker"), "mcpServers[5].runtime", "Input should be"),
+        (_server(runtime="docker"), "mcpServers[5].runtime", "unknown runtime 'docker'"),
         (_server(runtime="composite"), "mcpServers[5].runtime", "composite servers"),
         (
             {

@@ -371,6 +371,9 @@ class RemoteConfig(_Model):
     headers: tuple[Header, ...] = ()
 
 
+_DECLARABLE_RUNTIMES = frozenset(r.value for r in Runtime if r is not Runtime.COMPOSITE)
+
+
 class McpServer(_Model):
     """One Obot catalog entry: how Obot runs the server, and where it may connect."""
 
@@ -397,13 +400,17 @@ class McpServer(_Model):
     """Unset: Obot's ``kubernetes.obot.defaultDenyAllEgress`` applies when no domain is
     listed. Set, it is written into the entry."""
 
-    @field_validator("runtime")
+    @field_validator("runtime", mode="before")
     @classmethod
-    def _supported(cls, value: Runtime) -> Runtime:
-        if value is Runtime.COMPOSITE:
+    def _supported(cls, value: object) -> object:
+        if value == Runtime.COMPOSITE.value:
             raise ValueError(
                 "composite servers are assembled in Obot from other entries; declare their "
                 "components here and compose them in Obot"
+            )
+        if value not in _DECLARABLE_RUNTIMES:
+            raise ValueError(
+                f"unknown runtime {value!r} (one of {', '.join(sorted(_DECLARABLE_RUNTIMES))})"
             )
         return value
 
