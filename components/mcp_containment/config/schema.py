@@ -186,10 +186,11 @@ class Routing(StrEnum):
 
 
 class PodIdentity(StrEnum):
-    """How per-server SmartGroups select MCP server pods.
+    """How the SmartGroups of ``mcpWorkloads`` select their pods (Obot's network-policy
+    controller always selects Obot's servers by label).
 
     ``labels``: Kubernetes label SmartGroups (needs the cluster onboarded and resolving pods).
-    ``cidr``: /32 pod CIDRs per server, the fallback for EKS clusters that show "Partial".
+    ``cidr``: /32 pod CIDRs per workload, the fallback for EKS clusters that show "Partial".
     """
 
     LABELS = "labels"

@@ -2,8 +2,9 @@
 
 Composition order is the containment argument: the spoke and its gateway first, the workload
 subnets already routed through it, DCF groups and rulesets compiled by the egress core, then
-the workloads (the Kubernetes releases and per-server FirewallPolicies, or the Foundry account
-and capability host), each after what makes it safe to start.
+the workloads (the Kubernetes releases, the catalog registered in Obot and the FirewallPolicies
+of workloads Obot does not manage, or the Foundry account and capability host), each after
+what makes it safe to start.
 """
 
 from __future__ import annotations
