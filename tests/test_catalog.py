@@ -295,3 +295,42 @@ def test_cli_catalog_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> Non
     foundry = runner.invoke(app, ["catalog", "--stack", "foundry-prod", "--out", str(out)])
     assert foundry.exit_code == 2 and "mcpServers" in foundry.stderr
     assert not out.exists()
+
+
+# Field names of obot ba10ff72 apiclient/types/mcpserver.go: `obot mcp validate-catalog-yaml`
+# decodes strictly, so a key outside these would fail there.
+_FIELDS: dict[str, set[str]] = {
+    "entry": {
+        "metadata", "entryKey", "name", "shortDescription", "description", "icon", "repoURL",
+        "toolPreview", "runtime", "uvxConfig", "npxConfig", "containerizedConfig",
+        "remoteConfig", "compositeConfig", "multiUserConfig", "serverUserType", "env",
+        "resources",
+    },
+    "npxConfig": {"package", "args", "egressDomains", "denyAllEgress", "startupTimeoutSeconds"},
+    "uvxConfig": {
+        "package", "command", "args", "egressDomains", "denyAllEgress", "startupTimeoutSeconds",
+    },
+    "containerizedConfig": {
+        "image", "command", "args", "port", "path", "healthzPath", "egressDomains",
+        "denyAllEgress", "startupTimeoutSeconds",
+    },
+    "remoteConfig": {
+        "fixedURL", "tunnelName", "urlTemplate", "hostname", "headers", "staticOAuthRequired",
+    },
+    "header": {
+        "name", "description", "key", "value", "sensitive", "required", "prefix", "options",
+        "secretBinding",
+    },
+}  # fmt: skip
+
+
+def test_rendered_entries_use_only_obots_field_names() -> None:
+    raw = raw_stack("obot-aks")
+    raw["mcpServers"][4]["remoteConfig"]["headers"] = [{"key": "X-Tenant", "required": True}]
+    for entry in catalog.entries(validate(raw)).values():
+        assert set(entry) <= _FIELDS["entry"]
+        for block in ("npxConfig", "uvxConfig", "containerizedConfig", "remoteConfig"):
+            assert set(entry.get(block) or {}) <= _FIELDS[block]
+        headers = (entry.get("remoteConfig") or {}).get("headers") or []
+        for field in [*entry.get("env", []), *headers]:
+            assert set(field) <= _FIELDS["header"] | {"file", "dynamicFile"}
