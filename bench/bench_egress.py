@@ -59,7 +59,14 @@ def big_spec(rng: random.Random) -> Spec:
             base = f"vendor{i}-{j % 7}.example{i % 97}.com"
             domains.append(f"*.cdn{j}.{base}" if j % 4 == 0 else f"api{j}.{base}")
             total += 1
-        servers.append({"name": f"server-{i:03d}", "egressDomains": domains})
+        servers.append(
+            {
+                "name": f"server-{i:03d}",
+                "runtime": "npx",
+                "npxConfig": {"package": f"@vendor{i}/mcp"},
+                "egressDomains": domains,
+            }
+        )
     raw["mcpServers"] = servers
     return validate(raw)
 

@@ -40,7 +40,12 @@ def main() -> None:
     doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.obot-aks.yaml").read_text())
     raw = raw_from_stack_config(doc["config"])
     raw["mcpServers"] = [
-        {"name": f"server-{i:03d}", "egressDomains": [f"api.vendor{i}.com", f"*.cdn{i}.net"]}
+        {
+            "name": f"server-{i:03d}",
+            "runtime": "npx",
+            "npxConfig": {"package": f"@vendor{i}/mcp"},
+            "egressDomains": [f"api.vendor{i}.com", f"*.cdn{i}.net"],
+        }
         for i in range(args.servers)
     ]
     spec = validate(raw)

@@ -127,7 +127,7 @@ def test_default_deny_before_the_kubernetes_band() -> None:
     (finding,) = findings(early, Code.DEFAULT_DENY_BEFORE_KUBERNETES)
     assert "(after-ui)" in finding.message
     shadowed = {f.rule for f in findings(early, Code.SHADOWED)}
-    assert "obot-mcp/github-egress:allow-approved-egress" in shadowed
+    assert "obot-mcp/obot-github-fw:allow-approved-egress" in shadowed
     # After the band, the same sources are fine.
     late = edit(early, "default-deny-internet", layer=Layer.AFTER_KUBERNETES)
     late = replace(late, rules=tuple(sorted(late.rules, key=lambda r: r.layer)))
@@ -198,12 +198,12 @@ def test_overbroad_and_permit_all_internet() -> None:
     p = replace(p, web_groups=(*p.web_groups, WebGroup("wide", ("*.com",))))
     assert Code.OVERBROAD_DOMAIN in codes(p)
     raw = raw_stack("obot-aks")
-    raw["mcpServers"].append({"name": "open"})
+    raw["mcpServers"].append({"name": "open", "runtime": "npx", "npxConfig": {"package": "o"}})
     allow_all = compile_rulebase(
         validate(with_changes(raw, kubernetes__obot={"defaultDenyAllEgress": False}))
     )
     hits = findings(allow_all, Code.PERMIT_ALL_INTERNET)
-    assert [f.rule for f in hits] == ["obot-mcp/open-egress:allow-approved-egress"]
+    assert [f.rule for f in hits] == ["obot-mcp/obot-open-fw:allow-approved-egress"]
 
 
 def test_blueprint_demo_rule_permitting_all_web_is_flagged() -> None:
@@ -228,8 +228,15 @@ def test_storage_exposed_to_mcp_pods() -> None:
     p = policy(
         "obot-eks",
         network__podSubnet=None,
-        kubernetes__podIdentity="labels",
-        mcpServers=[{"name": "github", "egressDomains": ["api.github.com"]}],
+        mcpWorkloads=None,
+        mcpServers=[
+            {
+                "name": "github",
+                "runtime": "npx",
+                "npxConfig": {"package": "@modelcontextprotocol/server-github"},
+                "egressDomains": ["api.github.com"],
+            }
+        ],
     )
     exposed = findings(p, Code.STORAGE_EXPOSED_TO_MCP)
     assert [f.rule for f in exposed] == ["allow-cluster-infra"]
@@ -237,7 +244,7 @@ def test_storage_exposed_to_mcp_pods() -> None:
     assert "s3" in exposed[0].message
     declared = findings(policy("obot-aks"), Code.STORAGE_EXPOSED_TO_MCP)
     assert [(f.rule, f.severity) for f in declared] == [
-        ("obot-mcp/github-egress:allow-approved-egress", Severity.WARNING)
+        ("obot-mcp/obot-github-fw:allow-approved-egress", Severity.WARNING)
     ]
 
 
@@ -263,10 +270,10 @@ def test_monitor_mode_is_reported() -> None:
 def test_server_policy_must_end_with_deny() -> None:
     p = policy("obot-aks")
     cut = replace(
-        p, rules=tuple(r for r in p.rules if r.name != "obot-mcp/github-egress:deny-all-external")
+        p, rules=tuple(r for r in p.rules if r.name != "obot-mcp/obot-github-fw:deny-all-external")
     )
     assert [f.rule for f in findings(cut, Code.SERVER_WITHOUT_DENY)] == [
-        "obot-mcp/github-egress:allow-approved-egress"
+        "obot-mcp/obot-github-fw:allow-approved-egress"
     ]
 
 
@@ -414,19 +421,20 @@ def _pod_rule(name: str, group: str, action: Action = Action.DENY) -> Rule:
 @pytest.mark.parametrize("stack", ["obot-aks", "obot-eks"])
 def test_indexed_shadow_check_agrees_with_every_pair(stack: str) -> None:
     base = policy(stack)
-    github_pods = next(g for g in base.smart_groups if g.name.endswith("github-egress-pods"))
+    github_pods = next(g for g in base.smart_groups if g.name.endswith("/obot-github-pods"))
     sel = github_pods.selectors[0]
     extra_groups = (
         # Same label as the github pods: covers them, found through the (namespace, label) index.
         SmartGroup("label-github", (replace(sel, k8s_cluster_id=None),)),
         # One more label: narrower, covers nothing of github's.
         SmartGroup("label-github-tier", (replace(sel, tags=(*sel.tags, ("tier", "x"))),)),
-        # /32s (EKS pod CIDR identity): cover a group of the same addresses only.
+        # /32s (pod CIDR identity of a self-managed workload on EKS): cover a group of the
+        # same addresses only, never a label-selected Obot server.
         SmartGroup(
             "one-pod",
             (
-                Selector(SelectorKind.CIDR, cidr="10.80.64.10/32"),
-                Selector(SelectorKind.CIDR, cidr="10.80.64.11/32"),
+                Selector(SelectorKind.CIDR, cidr="10.80.64.40/32"),
+                Selector(SelectorKind.CIDR, cidr="10.80.64.41/32"),
             ),
         ),
         SmartGroup("whole-namespace", (Selector(SelectorKind.K8S, k8s_namespace="obot-mcp"),)),
@@ -442,7 +450,7 @@ def test_indexed_shadow_check_agrees_with_every_pair(stack: str) -> None:
     p = replace(base, smart_groups=(*base.smart_groups, *extra_groups), rules=rules)
     found = {f.rule: f.related for f in analyze(p) if f.code is Code.SHADOWED}
     assert found == _brute_force_shadows(p)
-    if stack == "obot-aks":
-        assert found["obot-mcp/github-egress:allow-approved-egress"] == "label-first"
-    else:
-        assert found["obot-mcp/github-egress:allow-approved-egress"] == "pod-first"
+    assert found["obot-mcp/obot-github-fw:allow-approved-egress"] == "label-first"
+    if stack == "obot-eks":
+        workload = "search-tools/internal-search-egress:allow-approved-egress"
+        assert found[workload] == "pod-first"

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
-from mcp_containment.compile import firewallpolicy
+from mcp_containment.compile import catalog, firewallpolicy
 from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.load import load_file
 from mcp_containment.config.schema import Spec
@@ -43,6 +45,7 @@ AWS_RT = "aws:ec2/routeTable:RouteTable"
 AWS_ASSOC = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 HELM = "kubernetes:helm.sh/v3:Release"
 FIREWALL_POLICY = "kubernetes:networking.aviatrix.com/v1alpha1:FirewallPolicy"
+CATALOG_SOURCE = "pulumi-python:dynamic/obot:CatalogSource"
 ACCOUNT = "azure-native:cognitiveservices:Account"
 CAP_HOST = "azure-native:cognitiveservices:AccountCapabilityHost"
 
@@ -331,21 +334,111 @@ def test_eks_has_no_aks_masquerade_config() -> None:
 
 
 @pytest.mark.parametrize("stack", ["obot-aks", "obot-eks"])
-def test_one_firewall_policy_per_server_valid_against_the_crds(stack: str) -> None:
+def test_firewall_policies_only_for_workloads_obot_does_not_manage(stack: str) -> None:
+    # Obot's network-policy controller writes its servers' policies; a declared one would
+    # select no pod and sit beside the controller's, dead.
     c = planned(stack)
     spec = spec_of(stack)
     fw = one(c, HELM, "k8s-firewall")
     policies = c.of_type(FIREWALL_POLICY)
     assert sorted(p.inputs["metadata"]["name"] for p in policies) == sorted(
-        firewallpolicy.policy_name(s.name) for s in spec.mcp_servers
+        firewallpolicy.policy_name(w.name) for w in spec.mcp_workloads
     )
-    by_server = {s.name: s for s in spec.mcp_servers}
+    by_name = {w.name: w for w in spec.mcp_workloads}
     for p in policies:
-        server = by_server[p.inputs["metadata"]["labels"]["obot.ai/mcp-server"]]
+        labels = p.inputs["metadata"]["labels"]
+        assert "obot.ai/mcp-server-name" not in labels
         manifest = {k: p.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
-        assert manifest == firewallpolicy.generate(spec, server)
+        workload = by_name[labels["mcp-containment/workload"]]
+        assert manifest == firewallpolicy.workload(spec, workload)
         assert crd.errors(manifest) == []
         assert fw.urn in p.depends_on
+        assert manifest["metadata"]["namespace"] != spec.kubernetes.obot.mcp_namespace
+
+
+def test_the_catalog_is_registered_with_the_api_key_as_a_secret() -> None:
+    c = planned("obot-aks")
+    spec = spec_of("obot-aks")
+    component = one(c, "mcp-containment:kubernetes:ObotCatalog")
+    (source,) = c.of_type(CATALOG_SOURCE)
+    assert source.parent == component.urn
+    assert "apiKey" in source.secret_inputs and source.inputs["apiKey"] == offline.SECRET
+    assert offline.OFFLINE_OBOT_API_KEY not in json.dumps([r.inputs for r in c.resources])
+    assert source.inputs["entries"] == catalog.entries(spec)
+    assert {k: source.inputs[k] for k in ("obotUrl", "sourceUrl", "catalogId")} == {
+        "obotUrl": "https://obot.example.com",
+        "sourceUrl": "https://github.com/example-org/mcp-catalog",
+        "catalogId": "default",
+    }
+    assert (source.inputs["mcpNamespace"], source.inputs["defaultDenyAllEgress"]) == (
+        "obot-mcp",
+        True,
+    )
+    assert one(c, HELM, "obot").urn in source.depends_on
+
+
+def test_no_registration_without_a_catalog_source() -> None:
+    assert not planned("obot-eks").of_type(CATALOG_SOURCE)
+
+
+def test_the_provider_type_is_the_one_the_pack_reads() -> None:
+    from mcp_containment.crossguard import resources  # noqa: PLC0415
+    from mcp_containment.infra.kubernetes.catalog import CatalogSource  # noqa: PLC0415
+
+    assert f"pulumi-python:{CatalogSource._resource_type_name}" == resources.OBOT_CATALOG
+
+
+def _catalog_program(key: Any) -> Callable[[], None]:
+    from mcp_containment.infra.kubernetes.catalog import ObotCatalog, ObotCatalogArgs  # noqa: PLC0415
+
+    def declare() -> None:
+        ObotCatalog(
+            "c",
+            ObotCatalogArgs(
+                obot_url="https://obot.example.com",
+                api_key=key() if callable(key) else key,
+                source_url="https://github.com/example-org/mcp-catalog",
+                entries={},
+                mcp_namespace="obot-mcp",
+                default_deny_all_egress=True,
+            ),
+        )
+
+    return declare
+
+
+@pytest.mark.parametrize(
+    "key",
+    [lambda: pulumi.Output.from_input("ok1-plain"), "ok1-plain"],
+    ids=["plain-output", "plain-string"],
+)
+def test_a_plain_api_key_is_refused(key: Any) -> None:
+    with pytest.raises(Exception, match="must be a Pulumi secret"):
+        offline.run(_catalog_program(key))
+
+
+def test_a_secret_api_key_is_accepted() -> None:
+    capture = offline.run(_catalog_program(lambda: pulumi.Output.secret("ok1-x")))
+    (source,) = capture.of_type(CATALOG_SOURCE)
+    assert "apiKey" in source.secret_inputs
+
+
+def test_the_program_refuses_a_plain_obot_api_key() -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.obot-aks.yaml").read_text())
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in doc["config"].items()}
+    config["obot:apiKey"] = "ok1-1-2-plain"
+    code = compile((ROOT / "__main__.py").read_text(), "__main__.py", "exec")
+    with pytest.raises(Exception, match=r"obot:apiKey: is in plain text"):
+        offline.run(lambda: exec(code, {"__name__": "__main__"}), config=config)
+    capture = offline.run(
+        lambda: exec(code, {"__name__": "__main__"}),
+        stack="prod",
+        config=config,
+        secret_keys=["obot:apiKey"],
+    )
+    (source,) = capture.of_type(CATALOG_SOURCE)
+    assert "apiKey" in source.secret_inputs
+    assert "ok1-1-2-plain" not in json.dumps([r.inputs for r in capture.resources])
 
 
 def test_cluster_onboarding_precedes_the_rulesets() -> None:
@@ -415,10 +508,15 @@ def test_controller_routing_starts_fail_closed_and_ignores_drift(base: str) -> N
 
 def test_server_without_domains_under_default_allow_gets_match_all() -> None:
     raw = with_changes(raw_stack("obot-aks"), kubernetes__obot__defaultDenyAllEgress=False)
-    raw["mcpServers"] = [{"name": "open"}]
-    c = offline.plan(validate(raw))
-    (p,) = c.of_type(FIREWALL_POLICY)
-    assert p.inputs["spec"]["webGroups"][0]["domains"] == ["*"]
+    raw["mcpServers"] = [{"name": "open", "runtime": "npx", "npxConfig": {"package": "o"}}]
+    spec = validate(raw)
+    c = offline.plan(spec)
+    assert not c.of_type(FIREWALL_POLICY)
+    (source,) = c.of_type(CATALOG_SOURCE)
+    assert source.inputs["entries"]["open"]["npxConfig"] == {"package": "o"}
+    assert source.inputs["defaultDenyAllEgress"] is False
+    (planned_policy,) = compile_rulebase(spec).firewall_policies
+    assert planned_policy["spec"]["webGroups"][0]["domains"] == ["*"]  # type: ignore[index]
     obot = one(c, HELM, "obot")
     assert obot.inputs["values"]["config"]["OBOT_SERVER_MCPDEFAULT_DENY_ALL_EGRESS"] == "false"
 

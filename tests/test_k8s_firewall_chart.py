@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from mcp_containment.compile.firewallpolicy import generate
+from mcp_containment.compile import firewallpolicy
 from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import validate
 from mcp_containment.core import crd
@@ -54,7 +54,12 @@ def test_the_fields_beyond_the_published_crd_are_the_vendored_crds() -> None:
 
 
 def _manifests(spec: Spec) -> list[dict[str, Any]]:
-    return [generate(spec, server) for server in spec.mcp_servers]
+    """Every FirewallPolicy of the band: the controller's for Obot's servers (the library
+    computes them), the library's own for self-managed workloads."""
+    planned = [firewallpolicy.planned(spec, s) for s in spec.mcp_servers]
+    return [p for p in planned if p is not None] + [
+        firewallpolicy.workload(spec, w) for w in spec.mcp_workloads
+    ]
 
 
 @pytest.mark.parametrize("stack", ["obot-aks", "obot-eks"])

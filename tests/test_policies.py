@@ -17,12 +17,16 @@ from typing import Any
 
 import pytest
 
+from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.lock import build_lock
 from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import validate
+from mcp_containment.core.model import Layer
 from mcp_containment.crossguard.policies import POLICIES
 from mcp_containment.crossguard.policy_config import stack_facts
+from mcp_containment.crossguard.readback import rulebase_from_resources, urn_of_rule
 from mcp_containment.crossguard.registry import Level, Violation
+from mcp_containment.crossguard.resources import Resource
 from mcp_containment.offline import runner, runtime
 from mcp_containment.offline.runtime import Capture
 
@@ -86,6 +90,7 @@ def planned_spec(
 RULESET = "aviatrix:index/dcfRuleset:DcfRuleset"
 HELM = "kubernetes:helm.sh/v3:Release"
 FIREWALL_POLICY = "kubernetes:networking.aviatrix.com/v1alpha1:FirewallPolicy"
+OBOT_CATALOG = "pulumi-python:dynamic/obot:CatalogSource"
 
 
 def _rules(point: str, edit: Callable[[list[Props]], None]) -> Callable[[Props], None]:
@@ -172,10 +177,11 @@ def _obot_default_allow() -> tuple[Spec, Capture]:
 
 
 def _policy_ending_in_permit() -> tuple[Spec, Capture]:
-    spec, c = example("obot-aks")
+    # A self-managed workload's declared policy, edited to end with its permit.
+    spec, c = example("obot-eks")
 
     def no_deny(props: Props) -> None:
-        if props["metadata"]["name"] == "github-egress":
+        if props["metadata"]["name"] == "internal-search-egress":
             props["spec"]["rules"] = props["spec"]["rules"][:-1]
 
     return spec, changed(c, FIREWALL_POLICY, no_deny)
@@ -313,8 +319,43 @@ def test_policy_config_file_can_lower_a_mandatory_policy() -> None:
 
 
 def test_default_allow_server_is_refused_in_production() -> None:
+    # No FirewallPolicy is declared for an Obot server: the pack reads the controller's
+    # translation of the registered catalog entry, where an entry without egress under
+    # Obot's allow-all default becomes ["*"].
     raw = with_changes(raw_stack("obot-aks"), kubernetes__obot__defaultDenyAllEgress=False)
-    raw["mcpServers"] = [{"name": "open"}]
+    raw["mcpServers"] = [{"name": "open", "runtime": "npx", "npxConfig": {"package": "o"}}]
     spec = validate(raw)
-    hits = fired(run_check(spec, runtime.plan(spec)), "mcp-server-firewall-policy")
-    assert any("*" in v.message for v in hits), [v.message for v in hits]
+    capture = runtime.plan(spec)
+    assert not capture.of_type(FIREWALL_POLICY)
+    hits = fired(run_check(spec, capture), "mcp-server-firewall-policy")
+    assert [v.message for v in hits] == [
+        "catalog entry 'open': FirewallPolicy permits every domain ('*', Obot's allow-all) in "
+        "production (webGroup 'obot-open-approved-domains')"
+    ]
+
+
+def test_the_pack_reads_the_obot_band_from_the_registered_catalog() -> None:
+    spec, capture = example("obot-aks")
+    assert not capture.of_type(FIREWALL_POLICY)
+    (source,) = capture.of_type(OBOT_CATALOG)
+    resources = [Resource(r.type, r.name, r.urn, r.outputs) for r in capture.resources if r.custom]
+    rulebase = rulebase_from_resources(resources, stack_facts(spec))
+    assert rulebase is not None
+    band = [r.name for r in rulebase.rules if r.layer is Layer.KUBERNETES]
+    assert band == [r.name for r in compile_rulebase(spec).layer(Layer.KUBERNETES)]
+    assert rulebase.firewall_policies == ()  # readback keeps rules, not manifests
+    assert urn_of_rule(resources, "obot-mcp/obot-github-fw:deny-all-external") == source.urn
+
+
+def test_an_entry_edited_to_allow_all_is_caught_in_the_catalog_resource() -> None:
+    spec, capture = example("obot-aks")
+
+    def allow_all(props: Props) -> None:
+        props["entries"]["github"]["npxConfig"] = {"package": "x", "denyAllEgress": False}
+
+    hits = fired(
+        run_check(spec, changed(capture, OBOT_CATALOG, allow_all)), "mcp-server-firewall-policy"
+    )
+    assert [v.message.split(":")[0] for v in hits] == ["catalog entry 'github'"]
+    assert "'*'" in hits[0].message
+    assert not fired(run_check(spec, capture), "mcp-server-firewall-policy")

@@ -99,9 +99,10 @@ def test_node_flows_are_grouped_under_their_smartgroup() -> None:
     base = {"timestamp": "2026-11-20T10:00:00Z", "port": 443, "protocol": "tcp"}
     records = [
         (1, {**base, "source": "10.80.8.5", "destination": "unknown.example.net"}),
-        # An MCP server pod: its FirewallPolicy already enforces, promotion changes nothing.
-        (2, {**base, "source": "10.80.64.10", "destination": "evil.example.com"}),
-        (3, {**base, "source": "10.80.64.10", "destination": "api.github.com"}),
+        # A self-managed workload's pod (by its /32): its FirewallPolicy already enforces,
+        # promotion changes nothing.
+        (2, {**base, "source": "10.80.64.40", "destination": "evil.example.com"}),
+        (3, {**base, "source": "10.80.64.40", "destination": "api.search.brave.com"}),
     ]
     doc = replay(spec, records).to_json()
     assert (doc["flows"], doc["wouldChange"], doc["unchanged"]) == (3, 1, 2)

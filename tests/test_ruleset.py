@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from mcp_containment.compile.firewallpolicy import effective_domains, generate, truncate_name
+from mcp_containment.compile import firewallpolicy
+from mcp_containment.compile.firewallpolicy import truncate_name
 from mcp_containment.compile.ruleset import compile_rulebase
-from mcp_containment.config.schema import McpServer
+from mcp_containment.config.schema import McpWorkload
 from mcp_containment.config.validate import validate
 from mcp_containment.core import crd
 from mcp_containment.core.export import rulebase_from_json, rulebase_json
@@ -109,28 +110,30 @@ def test_kubernetes_layering() -> None:
     layers = [r.layer for r in policy.rules]
     assert layers == sorted(layers), "rules must already be in layer order"
     names = [r.name for r in policy.rules]
-    assert names[:4] == [
+    assert names[:5] == [
         "deny-threat-intel",
         "allow-cluster-infra",
         "allow-obot-system",
         "allow-k8s-api-server",
+        "allow-obot-remote-mcp",
     ]
     # The terminal denies sit after the UI's rules, which may precede the band: they deny the
     # nodes only (pods have their own subnet), never the MCP pods whose permits follow.
-    assert names[4:6] == ["default-deny-internet", "deny-east-west"]
+    assert names[5:7] == ["default-deny-internet", "deny-east-west"]
     for rule in (policy.rule("default-deny-internet"), policy.rule("deny-east-west")):
         assert (rule.layer, rule.src) == (Layer.AFTER_UI, ("prod-aks-cluster-nodes",))
     band = policy.layer(Layer.KUBERNETES)
-    assert names[6:] == [r.name for r in band]
-    # Policies by name, list order within each: allow then deny; scratch is deny-only.
+    assert names[7:] == [r.name for r in band]
+    # The controller's objects, policies by name, list order within each: allow then deny;
+    # scratch is deny-only; deepwiki (remote) has none.
     assert [r.name for r in band] == [
-        "obot-mcp/atlassian-egress:allow-approved-egress",
-        "obot-mcp/atlassian-egress:deny-all-external",
-        "obot-mcp/brave-search-egress:allow-approved-egress",
-        "obot-mcp/brave-search-egress:deny-all-external",
-        "obot-mcp/github-egress:allow-approved-egress",
-        "obot-mcp/github-egress:deny-all-external",
-        "obot-mcp/scratch-egress:deny-all-external",
+        "obot-mcp/obot-atlassian-fw:allow-approved-egress",
+        "obot-mcp/obot-atlassian-fw:deny-all-external",
+        "obot-mcp/obot-brave-search-fw:allow-approved-egress",
+        "obot-mcp/obot-brave-search-fw:deny-all-external",
+        "obot-mcp/obot-github-fw:allow-approved-egress",
+        "obot-mcp/obot-github-fw:deny-all-external",
+        "obot-mcp/obot-scratch-fw:deny-all-external",
     ]
     assert policy.rule("allow-cluster-infra").src == ("prod-aks-cluster-nodes",)
     api = policy.rule("allow-k8s-api-server")
@@ -151,27 +154,42 @@ def test_compilation_is_deterministic(name: str) -> None:
     assert compile_rulebase(_spec(name)) == compile_rulebase(_spec(name))
 
 
-# --- FirewallPolicy generation --------------------------------------------------------------------
+# --- FirewallPolicies: the controller's for Obot servers, ours for self-managed workloads -------
 
 
 @pytest.mark.parametrize("name", ["obot-aks", "obot-eks"])
-def test_every_generated_firewall_policy_validates_against_the_crd(name: str) -> None:
+def test_every_firewall_policy_of_the_band_validates_against_the_crd(name: str) -> None:
     policies = compile_rulebase(_spec(name)).firewall_policies
     assert policies
     for obj in policies:
         assert crd.errors(obj) == [], obj["metadata"]["name"]
 
 
-def test_firewall_policy_shape() -> None:
+def test_obot_server_policy_is_the_controllers_translation() -> None:
     spec = _spec("obot-aks")
-    obj = generate(spec, spec.mcp_servers[0])
-    assert obj["metadata"]["namespace"] == "obot-mcp"
+    github = next(s for s in spec.mcp_servers if s.name == "github")
+    obj = firewallpolicy.planned(spec, github)
+    assert obj is not None
+    assert list(obj) == ["kind", "apiVersion", "metadata", "spec"]  # Go's TypeMeta order
+    assert obj["metadata"]["name"] == "obot-github-fw"
+    assert obj["metadata"]["labels"] == {
+        "obot.ai/managed-by": "aviatrix-network-policy-controller",
+        "obot.ai/mcp-network-policy-name": "github",
+        "obot.ai/mcp-server-name": "github",
+    }
     smart = {g["name"]: g["selectors"] for g in obj["spec"]["smartGroups"]}
-    assert smart["any-destination"] == [{"cidr": "0.0.0.0/0"}]
-    pods = next(v for k, v in smart.items() if k != "any-destination")
-    assert pods[0]["type"] == "k8s" and pods[0]["tags"] == {"app": "github"}
-    assert pods[0]["k8sNamespace"] == "obot-mcp"
-    assert obj["spec"]["webGroups"][0]["domains"] == ["*.githubusercontent.com", "api.github.com"]
+    assert smart == {
+        "obot-github-pods": [
+            {"type": "k8s", "k8sNamespace": "obot-mcp", "tags": {"app": "github"}}
+        ],
+        "any-destination": [{"cidr": "0.0.0.0/0"}],
+    }
+    assert obj["spec"]["webGroups"] == [
+        {
+            "name": "obot-github-approved-domains",
+            "domains": ["*.githubusercontent.com", "api.github.com"],
+        }
+    ]
     allow, deny = obj["spec"]["rules"]
     assert (allow["name"], allow["action"], allow["protocol"], allow["port"]) == (
         "allow-approved-egress",
@@ -179,44 +197,107 @@ def test_firewall_policy_shape() -> None:
         "tcp",
         443,
     )
-    assert allow["selector"] == {"matchLabels": {"app": "github"}}
     assert (deny["name"], deny["action"], deny["protocol"]) == ("deny-all-external", "deny", "any")
+    assert "watch" not in allow and "watch" not in deny
     assert allow["logging"] and deny["logging"]
 
 
-def test_deny_all_and_default_allow_all() -> None:
+def test_remote_servers_get_no_pod_policy_but_obot_may_reach_their_host() -> None:
+    spec = _spec("obot-aks")
+    deepwiki = next(s for s in spec.mcp_servers if s.name == "deepwiki")
+    assert firewallpolicy.planned(spec, deepwiki) is None
+    policy = compile_rulebase(spec)
+    rule = policy.rule("allow-obot-remote-mcp")
+    assert rule.src == ("prod-aks-obot-system-pods",)
+    assert rule.web_groups == ("prod-aks-obot-remote-mcp-servers",)
+    assert policy.web_group("prod-aks-obot-remote-mcp-servers").domains == ("mcp.deepwiki.com",)
+    assert all("deepwiki" not in str(p) for p in policy.firewall_policies)
+
+
+def test_no_remote_permit_without_remote_servers() -> None:
+    policy = compile_rulebase(_spec("obot-eks"))
+    assert "allow-obot-remote-mcp" not in {r.name for r in policy.rules}
+
+
+def test_deny_all_and_obots_default() -> None:
     spec = _spec("obot-aks")
     scratch = next(s for s in spec.mcp_servers if s.name == "scratch")
-    assert [r["name"] for r in generate(spec, scratch)["spec"]["rules"]] == ["deny-all-external"]
-    undeclared = McpServer(name="undeclared")
-    assert effective_domains(spec, undeclared) is None
+    scratch_policy = firewallpolicy.planned(spec, scratch)
+    assert scratch_policy is not None
+    assert [r["name"] for r in scratch_policy["spec"]["rules"]] == ["deny-all-external"]
+    assert "webGroups" not in scratch_policy["spec"]
+    undeclared = scratch.model_copy(update={"deny_all_egress": None})
+    denied = firewallpolicy.planned(spec, undeclared)
+    assert denied is not None and "webGroups" not in denied["spec"]
     permissive = _spec("obot-aks", kubernetes__obot={"defaultDenyAllEgress": False})
-    assert effective_domains(permissive, undeclared) == ("*",)
-    obj = generate(permissive, undeclared)
-    assert obj["spec"]["webGroups"][0]["domains"] == ["*"]
+    allowed = firewallpolicy.planned(permissive, undeclared)
+    assert allowed is not None
+    assert allowed["spec"]["webGroups"][0]["domains"] == ["*"]
+    assert [r["name"] for r in allowed["spec"]["rules"]] == [
+        "allow-approved-egress",
+        "deny-all-external",
+    ]
+    assert crd.errors(allowed) == []
+
+
+def _labels_spec() -> Any:
+    raw = with_changes(raw_stack("obot-eks"), kubernetes__podIdentity="labels")
+    del raw["mcpWorkloads"][0]["podCidrs"]
+    return validate(raw)
+
+
+def test_workload_policy_selects_its_own_labels() -> None:
+    spec = _labels_spec()
+    obj = firewallpolicy.workload(spec, spec.mcp_workloads[0])
+    assert obj["metadata"] == {
+        "name": "internal-search-egress",
+        "namespace": "search-tools",
+        "labels": {
+            "app.kubernetes.io/managed-by": "mcp-containment",
+            "mcp-containment/workload": "internal-search",
+        },
+    }
+    pods = obj["spec"]["smartGroups"][0]["selectors"][0]
+    assert pods["tags"] == {"app.kubernetes.io/name": "internal-search"}
+    assert pods["k8sNamespace"] == "search-tools"
+    assert obj["spec"]["rules"][0]["selector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "internal-search"}
+    }
     assert crd.errors(obj) == []
 
 
-def test_cidr_pod_identity_uses_pod_cidrs() -> None:
+def test_cidr_pod_identity_uses_pod_cidrs_for_workloads() -> None:
     spec = _spec("obot-eks")
-    obj = generate(spec, spec.mcp_servers[0])
+    obj = firewallpolicy.workload(spec, spec.mcp_workloads[0])
     pods = obj["spec"]["smartGroups"][0]["selectors"]
-    assert pods == [{"cidr": "10.80.64.10/32"}, {"cidr": "10.80.64.11/32"}]
+    assert pods == [{"cidr": "10.80.64.40/32"}, {"cidr": "10.80.64.41/32"}]
+
+
+def test_a_workload_without_domains_is_denied_everything() -> None:
+    spec = _spec("obot-eks")
+    quiet = spec.mcp_workloads[0].model_copy(update={"egress_domains": ()})
+    obj = firewallpolicy.workload(spec, quiet)
+    assert [r["name"] for r in obj["spec"]["rules"]] == ["deny-all-external"]
+    assert obj["spec"]["webGroups"] == []
 
 
 def test_long_names_stay_within_63_and_do_not_collide() -> None:
     a, b = "x" * 60 + "-alpha", "x" * 60 + "-beta"
     assert len(truncate_name(a)) == 63 and len(truncate_name(b)) == 63
     assert truncate_name(a) != truncate_name(b)
-    spec = _spec("obot-aks")
-    obj = generate(spec, McpServer(name="s" * 63, egressDomains=("a.example.com",)))
+    spec = _labels_spec()
+    long = McpWorkload(
+        name="s" * 63, namespace="tools", podLabels={"app": "s"}, egressDomains=("a.example.com",)
+    )
+    obj = firewallpolicy.workload(spec, long)
     assert crd.errors(obj) == []
     assert all(len(g["name"]) <= 63 for g in obj["spec"]["smartGroups"] + obj["spec"]["webGroups"])
 
 
 def test_crd_validator_rejects_what_the_api_server_would() -> None:
     spec = _spec("obot-aks")
-    obj = generate(spec, spec.mcp_servers[0])
+    obj = firewallpolicy.planned(spec, spec.mcp_servers[0])
+    assert obj is not None
     obj["spec"]["rules"][0]["action"] = "allow"
     obj["spec"]["rules"][1]["destinationSmartGroups"] = [{"name": "any-destination", "uuid": "u"}]
     del obj["spec"]["rules"][0]["name"]

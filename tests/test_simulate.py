@@ -74,49 +74,49 @@ AKS_CASES = [
         "api.github.com",
         443,
         "PERMIT",
-        "obot-mcp/github-egress:allow-approved-egress",
+        "obot-mcp/obot-github-fw:allow-approved-egress",
     ),
     (
         "pod:obot-mcp/github",
         "objects.githubusercontent.com",
         443,
         "PERMIT",
-        "obot-mcp/github-egress:allow-approved-egress",
+        "obot-mcp/obot-github-fw:allow-approved-egress",
     ),
     (
         "pod:obot-mcp/github",
         "api.github.com",
         8443,
         "DENY",
-        "obot-mcp/github-egress:deny-all-external",
+        "obot-mcp/obot-github-fw:deny-all-external",
     ),
     (
         "pod:obot-mcp/github",
         "api.atlassian.com",
         443,
         "DENY",
-        "obot-mcp/github-egress:deny-all-external",
+        "obot-mcp/obot-github-fw:deny-all-external",
     ),
     (
         "pod:obot-mcp/atlassian",
         "api.atlassian.com",
         443,
         "PERMIT",
-        "obot-mcp/atlassian-egress:allow-approved-egress",
+        "obot-mcp/obot-atlassian-fw:allow-approved-egress",
     ),
     (
         "pod:obot-mcp/atlassian",
         "api.github.com",
         443,
         "DENY",
-        "obot-mcp/atlassian-egress:deny-all-external",
+        "obot-mcp/obot-atlassian-fw:deny-all-external",
     ),
     (
         "pod:obot-mcp/scratch",
         "api.github.com",
         443,
         "DENY",
-        "obot-mcp/scratch-egress:deny-all-external",
+        "obot-mcp/obot-scratch-fw:deny-all-external",
     ),
     ("pod:obot-mcp/github", "attacker.io", 443, "DENY", "deny-threat-intel"),
     # platform permits reach nodes, not MCP pods
@@ -126,16 +126,27 @@ AKS_CASES = [
         "mcr.microsoft.com",
         443,
         "DENY",
-        "obot-mcp/github-egress:deny-all-external",
+        "obot-mcp/obot-github-fw:deny-all-external",
     ),
     ("group:obot-system-pods", "charts.obot.ai", 443, "PERMIT", "allow-obot-system"),
+    # a remote server runs no pod: Obot's own pods call it, and may reach only its host
+    ("group:obot-system-pods", "mcp.deepwiki.com", 443, "PERMIT", "allow-obot-remote-mcp"),
+    ("group:obot-system-pods", "mcp.deepwiki.com", 80, "DENY", None),
+    ("group:obot-system-pods", "attacker.example", 443, "DENY", None),
+    (
+        "pod:obot-mcp/github",
+        "mcp.deepwiki.com",
+        443,
+        "DENY",
+        "obot-mcp/obot-github-fw:deny-all-external",
+    ),
     ("10.70.4.10", "20.103.10.24", 443, "PERMIT", "allow-k8s-api-server"),
     ("10.70.4.10", "20.103.10.24", 80, "DENY", "default-deny-internet"),
     ("10.70.4.10", "evil.example", 443, "DENY", "default-deny-internet"),
     # nodes to an adjacent spoke: the east-west deny (it may precede the band, so nodes only)
     ("10.70.4.10", "10.71.0.4", 6379, "DENY", "deny-east-west"),
     # a server pod to an adjacent spoke: its own policy's final deny covers 0.0.0.0/0
-    ("pod:obot-mcp/github", "10.71.0.4", 6379, "DENY", "obot-mcp/github-egress:deny-all-external"),
+    ("pod:obot-mcp/github", "10.71.0.4", 6379, "DENY", "obot-mcp/obot-github-fw:deny-all-external"),
     # an unidentified address of the pod range: no rule before the band may name the pod range,
     # so the DCF default action denies it
     ("10.70.16.7", "10.71.0.4", 6379, "DENY", None),
@@ -143,7 +154,7 @@ AKS_CASES = [
 
 
 @pytest.mark.parametrize(("src", "dst", "port", "want", "rule"), AKS_CASES)
-def test_obot_aks_golden(src: str, dst: str, port: int, want: str, rule: str) -> None:
+def test_obot_aks_golden(src: str, dst: str, port: int, want: str, rule: str | None) -> None:
     assert verdict(stack("obot-aks"), src, dst, port) == (want, rule)
 
 
@@ -151,17 +162,17 @@ def test_kill_chain_exfiltration_is_denied_and_attributed() -> None:
     spec = validate(with_changes(raw_stack("obot-aks"), egress__threatFeed=[]))
     v = simulate(spec, "pod:obot-mcp/github", "attacker.io", 443, "tcp", now=NOW).to_json()
     assert (v["verdict"], v["enforced"]) == ("DENY", True)
-    assert v["rule"] == "obot-mcp/github-egress:deny-all-external"
+    assert v["rule"] == "obot-mcp/obot-github-fw:deny-all-external"
     assert v["audit"] == {
         "timestamp": "2026-11-24T03:00:00Z",
         "source": {
             "identity": "pod:obot-mcp/github",
-            "groups": ["prod-aks-cluster-pods", "obot-mcp/github-egress/github-egress-pods"],
+            "groups": ["prod-aks-cluster-pods", "obot-mcp/obot-github-fw/obot-github-pods"],
         },
         "destination": "attacker.io",
         "port": 443,
         "protocol": "TCP",
-        "rule": "obot-mcp/github-egress:deny-all-external",
+        "rule": "obot-mcp/obot-github-fw:deny-all-external",
         "action": "DENY",
         "enforced": True,
     }
@@ -200,8 +211,9 @@ def test_default_action_applies_when_nothing_matches() -> None:
     [
         ("group:nope", "a.com", 443, "tcp", "unknown group 'nope'"),
         ("10.0.0.300", "a.com", 443, "tcp", "not an IPv4 address"),
-        ("pod:obot-mcp/ghost", "a.com", 443, "tcp", "unknown MCP server 'ghost'"),
-        ("pod:default/github", "a.com", 443, "tcp", "run in namespace 'obot-mcp'"),
+        ("pod:obot-mcp/ghost", "a.com", 443, "tcp", "no catalog entry 'ghost' in mcpServers"),
+        ("pod:obot-mcp/deepwiki", "a.com", 443, "tcp", "remote server and runs no pod"),
+        ("pod:default/github", "a.com", 443, "tcp", "no MCP server pod default/github"),
         ("10.0.0.1", "https://a.com", 443, "tcp", "protocol"),
         ("10.0.0.1", "a.com", 0, "tcp", "out of range"),
         ("10.0.0.1", "a.com", 70000, "tcp", "out of range"),
@@ -227,3 +239,19 @@ def test_simulate_json_shape_matches_design() -> None:
         "action",
         "enforced",
     }
+
+
+def test_self_managed_workload_pods_are_simulated_by_namespace_and_name() -> None:
+    eks = stack("obot-eks")
+    assert verdict(eks, "pod:search-tools/internal-search", "api.search.brave.com") == (
+        "PERMIT",
+        "search-tools/internal-search-egress:allow-approved-egress",
+    )
+    assert verdict(eks, "pod:search-tools/internal-search", "api.github.com") == (
+        "DENY",
+        "search-tools/internal-search-egress:deny-all-external",
+    )
+    assert verdict(eks, "pod:obot-mcp/slack", "files.slack.com") == (
+        "PERMIT",
+        "obot-mcp/obot-slack-fw:allow-approved-egress",
+    )

@@ -146,11 +146,19 @@ def test_controller_version_that_does_not_parse(version: str) -> None:
     assert "not a controller version" in found["controller.version"]
 
 
-def test_duplicate_server_names() -> None:
+def test_a_catalog_entry_key_used_twice() -> None:
     raw = raw_stack(AKS)
-    raw["mcpServers"].append({"name": "github", "egressDomains": ["api.github.com"]})
+    raw["mcpServers"].append(
+        {
+            "name": "github",
+            "displayName": "GitHub Enterprise",
+            "runtime": "npx",
+            "npxConfig": {"package": "x"},
+            "egressDomains": ["api.github.com"],
+        }
+    )
     assert paths(raw) == {
-        "mcpServers[4].name": "duplicate server name 'github' (also mcpServers[0])"
+        "mcpServers[5].name": "catalog entry key 'github' is used twice (also mcpServers[0])"
     }
 
 
@@ -196,7 +204,7 @@ def test_egress_domain_rules(domain: str, reason: str) -> None:
 
 def test_domains_are_normalised() -> None:
     raw = raw_stack(AKS)
-    raw["mcpServers"][0]["egressDomains"] = [" API.GitHub.com. "]
+    raw["mcpServers"][0]["egressDomains"] = [" API.GitHub.com "]
     assert validate(raw).mcp_servers[0].egress_domains == ("api.github.com",)
 
 
@@ -207,8 +215,8 @@ def test_rule_modes_name_real_rules() -> None:
 
 def test_pod_cidrs_outside_pod_range() -> None:
     raw = raw_stack(EKS)
-    raw["mcpServers"][0]["podCidrs"] = ["10.80.0.5/32"]
-    assert "outside the pod range" in paths(raw)["mcpServers[0].podCidrs[0]"]
+    raw["mcpWorkloads"][0]["podCidrs"] = ["10.80.0.5/32"]
+    assert "outside the pod range" in paths(raw)["mcpWorkloads[0].podCidrs[0]"]
 
 
 def test_many_errors_reported_at_once() -> None:

@@ -23,8 +23,14 @@ hostname = st.lists(label, min_size=2, max_size=5).map(".".join).filter(lambda h
 def test_valid_hostnames_are_accepted_and_normalisation_is_idempotent(name: str) -> None:
     assume(not re.search(r"(^|\.)(localhost|local|svc|internal|arpa)$", name))
     assert check_egress_domain(name) == name
-    assert check_egress_domain(name.upper() + ".") == name
+    assert check_egress_domain(" " + name.upper() + " ") == name
     assert normalize(normalize(name)) == normalize(name)
+
+
+@given(hostname)
+def test_a_trailing_root_dot_is_refused_as_obot_does(name: str) -> None:
+    with pytest.raises(DomainError):
+        check_egress_domain(name + ".")
 
 
 @given(hostname)
@@ -115,14 +121,26 @@ def test_gateway_subnet_size_rule(prefix: int, ha: bool) -> None:
 # --- names and versions ---------------------------------------------------------------------------
 
 K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 @given(st.text(alphabet="abcXYZ019-_. !/", min_size=0, max_size=70))
-def test_server_name_accepted_iff_kubernetes_label_value(name: str) -> None:
+def test_server_name_accepted_iff_entry_key_and_label_value(name: str) -> None:
+    # An entry key is Obot's DNS-1123 subdomain and stands in for a pod label value.
     raw = raw_stack("obot-aks")
     raw["mcpServers"][0]["name"] = name
-    valid = bool(name) and len(name) <= 63 and bool(K8S_LABEL_VALUE.match(name))
+    valid = len(name) <= 63 and bool(DNS1123_SUBDOMAIN.match(name))
     assert ("mcpServers[0].name" not in paths(raw)) == valid
+    if valid:
+        assert K8S_LABEL_VALUE.match(name)
+
+
+@given(st.text(alphabet="abcXYZ019-_. !/", min_size=0, max_size=70))
+def test_workload_name_accepted_iff_kubernetes_label_value(name: str) -> None:
+    raw = raw_stack("obot-eks")
+    raw["mcpWorkloads"][0]["name"] = name
+    valid = bool(name) and len(name) <= 63 and bool(K8S_LABEL_VALUE.match(name))
+    assert ("mcpWorkloads[0].name" not in paths(raw)) == valid
 
 
 @given(st.lists(st.integers(min_value=0, max_value=9999), min_size=2, max_size=3))
@@ -140,6 +158,7 @@ def test_versions_with_letters_never_parse(text: str) -> None:
 @given(st.sampled_from(["github", "slack", "notion"]), st.integers(min_value=2, max_value=4))
 def test_duplicate_names_always_reported(name: str, copies: int) -> None:
     raw = raw_stack("obot-aks")
-    raw["mcpServers"] = [{"name": name, "denyAllEgress": True} for _ in range(copies)]
-    found = [i for i in issues_of(raw) if "duplicate server name" in i.message]
+    server = {"name": name, "runtime": "npx", "npxConfig": {"package": "p"}, "denyAllEgress": True}
+    raw["mcpServers"] = [{**server, "displayName": f"{name} {i}"} for i in range(copies)]
+    found = [i for i in issues_of(raw) if "is used twice" in i.message]
     assert len(found) == copies - 1

@@ -477,6 +477,57 @@ def controller(
 
 @app.command()
 @stack_command
+def catalog(
+    target: Target,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory of the catalog repository to write entries into."),
+    ],
+) -> None:
+    """Render mcpServers as Obot catalog entries, one file per server, plus .obotcatalogs."""
+    from .compile.catalog import CatalogError, file_name, write  # noqa: PLC0415
+    from .core.obot import catalog_entry_id  # noqa: PLC0415
+
+    spec = target.spec()
+    if not spec.mcp_servers:
+        fail(
+            [Issue("mcpServers", "declares no server: there is no catalog to render")],
+            target.as_json,
+        )
+    try:
+        written = write(spec, out)
+    except (CatalogError, OSError) as exc:
+        fail([Issue("--out", str(exc))], target.as_json)
+    entries = {
+        s.name: {"file": file_name(s.name), "obotEntryId": catalog_entry_id(s.title)}
+        for s in sorted(spec.mcp_servers, key=lambda s: s.name)
+    }
+    if target.as_json:
+        emit_json(
+            {
+                "directory": str(out),
+                "written": list(written.written),
+                "removed": list(written.removed),
+                "entries": entries,
+            }
+        )
+        return
+    typer.echo(f"wrote {len(entries)} catalog entries and .obotcatalogs to {out}:")
+    for entry in entries.values():
+        typer.echo(f"  {entry['file']}  (Obot entry id {entry['obotEntryId']})")
+    for name in written.removed:
+        typer.echo(f"  removed {name} (no longer declared)")
+    typer.echo(
+        "commit and push them to the catalog repository, then `pulumi up` registers and "
+        "refreshes it in Obot"
+    )
+
+
+OBOT_API_KEY_ENV = "OBOT_API_KEY"
+
+
+@app.command()
+@stack_command
 def teardown(
     target: Target,
     work_dir: Annotated[
@@ -536,6 +587,106 @@ def _stack_name(path: Path, as_json: bool) -> str:
     if path.name.startswith("Pulumi.") and path.name.endswith(".yaml") and path.name.count(".") > 1:
         return path.name[len("Pulumi.") : -len(".yaml")]
     fail([Issue("--config", f"{path.name} is not named Pulumi.<stack>.yaml")], as_json)
+
+
+@app.command()
+@stack_command
+def verify(
+    target: Target,
+    policies: Annotated[
+        Path | None,
+        typer.Option(
+            "--policies",
+            help="`kubectl get firewallpolicies -A -o json` output; without it kubectl is run.",
+        ),
+    ] = None,
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="Kubeconfig for the live read.")
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="Kubeconfig context for the live read.")
+    ] = None,
+    servers: Annotated[
+        Path | None,
+        typer.Option(
+            "--servers",
+            help="Obot's GET /api/mcp-catalogs/default/entries/all-servers answer; without it "
+            f"Obot is asked (kubernetes.obot.url or --obot-url, key in ${OBOT_API_KEY_ENV}).",
+        ),
+    ] = None,
+    obot_url: Annotated[
+        str | None, typer.Option("--obot-url", help="Obot's base URL for the live read.")
+    ] = None,
+) -> None:
+    """Compare the declared MCP servers with the running FirewallPolicies and Obot servers:
+    exit 0 clean, 1 drift, 2 bad input."""
+    from .compile import verify as run  # noqa: PLC0415
+    from .core.verify import InputError  # noqa: PLC0415
+
+    spec = target.spec()
+    if not spec.kubernetes.enabled:
+        fail([Issue("kubernetes.enabled", "is false: there is nothing to verify")], target.as_json)
+    try:
+        policies_doc = (
+            run.read_json(policies, "--policies")
+            if policies is not None
+            else run.kubectl_policies(kubeconfig, context)
+        )
+        version = None
+        if servers is not None:
+            servers_doc = run.read_json(servers, "--servers")
+        else:
+            servers_doc, version = run.obot_servers(*_obot_target(spec, obot_url, target.as_json))
+        report = run.verify(
+            spec,
+            policies_doc,
+            servers_doc,
+            version,
+            policies_source=str(policies) if policies is not None else "kubectl",
+            servers_source=str(servers) if servers is not None else "obot",
+        )
+    except InputError as exc:
+        fail([Issue(path, message) for path, message in exc.issues], target.as_json)
+    _print_verify(report.to_json(), target.as_json)
+    if not report.clean:
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+def _obot_target(spec: Spec, obot_url: str | None, as_json: bool) -> tuple[str, str]:
+    import os  # noqa: PLC0415
+
+    url = obot_url or spec.kubernetes.obot.url
+    if not url:
+        fail(
+            [Issue("--servers", "give a file, or Obot's URL (--obot-url or kubernetes.obot.url)")],
+            as_json,
+        )
+    key = os.environ.get(OBOT_API_KEY_ENV, "")
+    if not key:
+        fail(
+            [Issue(OBOT_API_KEY_ENV, "is not set: the live read needs an Obot API key (ok1-...)")],
+            as_json,
+        )
+    return url, key
+
+
+def _print_verify(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(doc)
+        return
+    checked = doc["checked"]
+    summary = f"{checked['servers']} server(s), {checked['firewallPolicies']} FirewallPolicies"
+    if doc["clean"]:
+        typer.echo(f"clean: {summary} match the declaration")
+        return
+    # A plain aligned table: drift details are sentences, never cut to a terminal's width.
+    rows = [("KIND", "SUBJECT", "ENTRY", "DETAIL")]
+    rows += [(d["kind"], d["subject"], d["entry"] or "-", d["message"]) for d in doc["drifts"]]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    typer.echo(f"{len(doc['drifts'])} drift(s) over {summary}:")
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        typer.echo("  ".join([*cells, row[3]]))
 
 
 def main() -> None:

@@ -1,13 +1,19 @@
-"""Per-server FirewallPolicy objects (``networking.aviatrix.com/v1alpha1``) for a spec.
+"""The FirewallPolicy objects (``networking.aviatrix.com/v1alpha1``) of the Kubernetes band.
 
-:func:`generate` builds the object Obot's Aviatrix network-policy provider would reconcile for
-an MCP server: the server's pods (by ``app`` label, or by /32 pod CIDRs in the EKS fallback),
-``any-destination`` 0.0.0.0/0, one WebGroup of the server's sorted domains, then
-``allow-approved-egress`` (TCP/443 to those domains) and ``deny-all-external``. A server that
-declares ``denyAllEgress`` (or declares nothing while Obot's default is deny-all) gets the deny
-rule alone; Obot's allow-all default is the domain list ``["*"]``.
+Two owners, never both for one workload:
 
-:func:`mcp_containment.core.band.to_rules` reads such an object back as Kubernetes-band rules.
+* An **Obot-managed server** (``mcpServers``) gets its policy from Obot's network-policy
+  controller, which translates the MCPNetworkPolicy Obot writes when a server is launched.
+  :func:`planned` is that object, computed with the controller's own translation
+  (:func:`mcp_containment.core.npc.planned`) from the catalog entry the stack renders; the
+  library never declares it.
+* A **workload Obot does not manage** (``mcpWorkloads``, your own Deployment) gets the policy
+  :func:`workload` builds, declared by ``McpServerEgress``: the controller's shape (pods,
+  ``any-destination``, one WebGroup, ``allow-approved-egress`` then ``deny-all-external``) with
+  the workload's own pod labels. A workload that lists no domain gets the deny rule alone:
+  Obot's allow-all default is Obot's, not the library's.
+
+:func:`mcp_containment.core.band.to_rules` reads either kind back as Kubernetes-band rules.
 """
 
 from __future__ import annotations
@@ -15,16 +21,26 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ..config.schema import McpServer, PodIdentity, Spec
-from ..core import names
-from ..core.band import API_VERSION, KIND, MAX_NAME, SERVER_LABEL
-from ..core.fqdn import MATCH_ALL
+from ..config.schema import McpServer, McpWorkload, PodIdentity, Spec
+from ..core import names, npc
+from ..core.band import API_VERSION, KIND, MAX_NAME, WORKLOAD_LABEL
 from ..core.model import DEFAULT_ROUTE
+from ..core.obot import go_sorted
+from . import catalog
 
-ANY_DESTINATION = "any-destination"
-POD_LABEL = "app"
+ANY_DESTINATION = npc.ANY_DESTINATION
 MANAGED_BY = "app.kubernetes.io/managed-by"
 GENERATOR = "mcp-containment"
+
+
+def planned(spec: Spec, server: McpServer) -> dict[str, Any] | None:
+    """What the controller will write for ``server`` (None for a remote server)."""
+    return npc.planned(
+        server.name,
+        catalog.entry(server),
+        default_deny=spec.kubernetes.obot.default_deny_all_egress,
+        runtime_namespace=spec.kubernetes.obot.mcp_namespace,
+    )
 
 
 def truncate_name(name: str, limit: int = MAX_NAME) -> str:
@@ -37,43 +53,32 @@ def truncate_name(name: str, limit: int = MAX_NAME) -> str:
     return f"{name[: limit - 9].rstrip('-.')}-{digest}"
 
 
-def policy_name(server: str) -> str:
-    return truncate_name(f"{server.lower().replace('_', '-')}-egress")
+def policy_name(workload: str) -> str:
+    return truncate_name(f"{workload.lower().replace('_', '-')}-egress")
 
 
-def effective_domains(spec: Spec, server: McpServer) -> tuple[str, ...] | None:
-    """The server's permitted domains, sorted; None when it may reach nothing."""
-    if server.deny_all_egress:
-        return None
-    if server.egress_domains:
-        return tuple(sorted(server.egress_domains))
-    return None if spec.kubernetes.obot.default_deny_all_egress else (MATCH_ALL,)
-
-
-def generate(spec: Spec, server: McpServer) -> dict[str, Any]:
-    """The FirewallPolicy manifest for one MCP server."""
-    name = policy_name(server.name)
-    namespace = spec.kubernetes.obot.mcp_namespace
-    domains = effective_domains(spec, server)
-    selector = {"matchLabels": {POD_LABEL: server.name}}
-    pods = truncate_name(f"{name}-pods")
+def _pod_selectors(spec: Spec, workload: McpWorkload) -> list[dict[str, Any]]:
     if spec.kubernetes.pod_identity is PodIdentity.CIDR:
-        pod_selectors: list[dict[str, Any]] = [{"cidr": c} for c in server.pod_cidrs]
-    else:
-        pod_selectors = [
-            {"type": "k8s", "k8sNamespace": namespace, "tags": {POD_LABEL: server.name}}
-        ]
-        if spec.k8s_cluster_id:
-            pod_selectors[0]["k8sClusterId"] = spec.k8s_cluster_id
-    smart_groups = [
-        {"name": pods, "selectors": pod_selectors},
-        {"name": ANY_DESTINATION, "selectors": [{"cidr": DEFAULT_ROUTE}]},
-    ]
+        return [{"cidr": c} for c in workload.pod_cidrs]
+    selector: dict[str, Any] = {
+        "type": "k8s",
+        "k8sNamespace": workload.namespace,
+        "tags": dict(sorted(workload.pod_labels.items())),
+    }
+    if spec.k8s_cluster_id:
+        selector["k8sClusterId"] = spec.k8s_cluster_id
+    return [selector]
+
+
+def workload(spec: Spec, w: McpWorkload) -> dict[str, Any]:
+    """The FirewallPolicy manifest the library declares for a self-managed workload."""
+    name = policy_name(w.name)
+    selector = {"matchLabels": dict(sorted(w.pod_labels.items()))}
     rules: list[dict[str, Any]] = []
     web_groups: list[dict[str, Any]] = []
-    if domains is not None:
+    if w.egress_domains and not w.deny_all_egress:
         web_group = truncate_name(f"{name}-domains")
-        web_groups.append({"name": web_group, "domains": list(domains)})
+        web_groups.append({"name": web_group, "domains": go_sorted(w.egress_domains)})
         rules.append(
             {
                 "name": names.FP_ALLOW,
@@ -101,8 +106,15 @@ def generate(spec: Spec, server: McpServer) -> dict[str, Any]:
         "kind": KIND,
         "metadata": {
             "name": name,
-            "namespace": namespace,
-            "labels": {MANAGED_BY: GENERATOR, SERVER_LABEL: server.name},
+            "namespace": w.namespace,
+            "labels": {MANAGED_BY: GENERATOR, WORKLOAD_LABEL: w.name},
         },
-        "spec": {"smartGroups": smart_groups, "webGroups": web_groups, "rules": rules},
+        "spec": {
+            "smartGroups": [
+                {"name": truncate_name(f"{name}-pods"), "selectors": _pod_selectors(spec, w)},
+                {"name": ANY_DESTINATION, "selectors": [{"cidr": DEFAULT_ROUTE}]},
+            ],
+            "webGroups": web_groups,
+            "rules": rules,
+        },
     }

@@ -17,6 +17,7 @@ from ..core import fqdn, names
 from ..core.evaluate import Evaluator, FlowError, Verdict, decide
 from ..core.groups import Endpoint
 from ..core.model import Protocol, Rulebase
+from ..core.obot import POD_LABEL, Runtime
 from .ruleset import compile_rulebase
 
 
@@ -57,37 +58,60 @@ def resolve_source(spec: Spec, rulebase: Rulebase, text: str) -> Endpoint:
             member_of=name,
         )
     if text.startswith("pod:"):
-        ref = text.removeprefix("pod:")
-        namespace, _, server = ref.partition("/")
-        if not namespace or not server:
-            raise FlowError(f"source: {text!r} must be pod:NAMESPACE/SERVER")
-        if not spec.kubernetes.enabled:
-            raise FlowError("source: pod sources need kubernetes.enabled")
-        if namespace != spec.kubernetes.obot.mcp_namespace:
-            raise FlowError(
-                f"source: MCP servers run in namespace {spec.kubernetes.obot.mcp_namespace!r}, "
-                f"not {namespace!r}"
-            )
-        match = next((s for s in spec.mcp_servers if s.name == server), None)
-        if match is None:
-            known = ", ".join(s.name for s in spec.mcp_servers)
-            raise FlowError(f"source: unknown MCP server {server!r} (servers: {known})")
-        if spec.kubernetes.pod_identity is PodIdentity.CIDR and match.pod_cidrs:
-            network = IPv4Network(match.pod_cidrs[0])
-        else:
-            network = IPv4Network(spec.network.pod_subnet or spec.network.agent_subnet)
-        return Endpoint(
-            identity=f"pod:{namespace}/{server}",
-            network=network,
-            namespace=namespace,
-            labels=(("app", server),),
-        )
+        return _pod(spec, text)
     ip = _ip(text)
     if ip is None:
         raise FlowError(
             f"source: {text!r} is not an IPv4 address, group:NAME or pod:NAMESPACE/SERVER"
         )
     return Endpoint(identity=str(ip), ip=ip)
+
+
+def _pod(spec: Spec, text: str) -> Endpoint:
+    """``pod:NAMESPACE/NAME``: in Obot's MCP namespace, a pod of the server launched from
+    catalog entry NAME (Obot generates the real pod's ``app`` label, ``ms1...``, at launch;
+    the planned band uses the entry key in its place); elsewhere, a pod of the self-managed
+    workload NAME."""
+    namespace, _, name = text.removeprefix("pod:").partition("/")
+    if not namespace or not name:
+        raise FlowError(f"source: {text!r} must be pod:NAMESPACE/SERVER")
+    k8s = spec.kubernetes
+    if not k8s.enabled:
+        raise FlowError("source: pod sources need kubernetes.enabled")
+    pods = IPv4Network(spec.network.pod_subnet or spec.network.agent_subnet)
+    if namespace == k8s.obot.mcp_namespace:
+        server = next((s for s in spec.mcp_servers if s.name == name), None)
+        if server is None:
+            known = ", ".join(s.name for s in spec.mcp_servers) or "none"
+            raise FlowError(
+                f"source: no catalog entry {name!r} in mcpServers (entry keys: {known}); "
+                "name a server by its entry key, not by Obot's generated ms1... name"
+            )
+        if server.runtime is Runtime.REMOTE:
+            raise FlowError(
+                f"source: {name!r} is a remote server and runs no pod; Obot calls it from its "
+                f"own pods: simulate with --src group:{names.OBOT_SYSTEM_PODS}"
+            )
+        return Endpoint(
+            identity=text, network=pods, namespace=namespace, labels=((POD_LABEL, name),)
+        )
+    workload = next(
+        (w for w in spec.mcp_workloads if w.namespace == namespace and w.name == name), None
+    )
+    if workload is None:
+        pods_known = [f"{k8s.obot.mcp_namespace}/<entry key>"]
+        pods_known += [f"{w.namespace}/{w.name}" for w in spec.mcp_workloads]
+        raise FlowError(
+            f"source: no MCP server pod {namespace}/{name} (known: {', '.join(pods_known)})"
+        )
+    if k8s.pod_identity is PodIdentity.CIDR and workload.pod_cidrs:
+        pods = IPv4Network(workload.pod_cidrs[0])
+    return Endpoint(
+        identity=text,
+        network=pods,
+        namespace=namespace,
+        labels=tuple(sorted(workload.pod_labels.items())),
+    )
 
 
 def resolve_destination(text: str) -> Endpoint:

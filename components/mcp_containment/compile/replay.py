@@ -238,16 +238,20 @@ class Replayer:
     def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
         """Who the flow belongs to, and where an allowlist entry for it is declared."""
         if src.identity.startswith("pod:"):
-            server = src.identity.rsplit("/", 1)[-1]
-            index = next(i for i, s in enumerate(self.spec.mcp_servers) if s.name == server)
-            return f"mcp-server:{server}", f"mcpServers[{index}].egressDomains"
+            namespace, _, name = src.identity.removeprefix("pod:").partition("/")
+            for index, server in enumerate(self.spec.mcp_servers):
+                if server.name == name and namespace == self.spec.kubernetes.obot.mcp_namespace:
+                    return f"mcp-server:{name}", f"mcpServers[{index}].egressDomains"
+            for index, w in enumerate(self.spec.mcp_workloads):
+                if (w.namespace, w.name) == (namespace, name):
+                    return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
         groups = self.ev.identity_groups(mask)
         if names.qualified(self.spec.name_prefix, names.FOUNDRY_AGENTS) in groups:
             return "agent-subnet", "egress.toolCalls.domains"
-        for index, mcp in enumerate(self.spec.mcp_servers):
-            for cidr in mcp.pod_cidrs:
+        for index, w in enumerate(self.spec.mcp_workloads):
+            for cidr in w.pod_cidrs:
                 if src.ip is not None and src.ip in IPv4Network(cidr):
-                    return f"mcp-server:{mcp.name}", f"mcpServers[{index}].egressDomains"
+                    return f"mcp-workload:{w.name}", f"mcpWorkloads[{index}].egressDomains"
         if groups:
             return f"group:{groups[0]}", "platform data (egress/data/platform.yaml)"
         return f"ip:{src.identity}", "no group: the source is outside this stack's workloads"

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from ..config import naming
-from ..config.schema import Mode, PodIdentity, Spec
-from ..core import band, names
+from ..config.schema import Mode, Spec
+from ..core import band, fqdn, names
 from ..core.model import (
     Action,
     Decrypt,
@@ -36,8 +36,9 @@ from ..core.model import (
     WebGroup,
     in_evaluation_order,
 )
+from ..core.obot import remote_host
 from ..core.platform import PlatformData, platform
-from . import firewallpolicy
+from . import catalog, firewallpolicy
 
 HTTPS = (PortRange(443, 443),)
 PUBLIC = (names.PUBLIC_INTERNET,)
@@ -242,16 +243,46 @@ def _cluster_platform(d: _Draft) -> None:
 
 
 def _kubernetes_band(d: _Draft) -> None:
-    """One FirewallPolicy per MCP server, read back as the band the controller derives."""
+    """The FirewallPolicies behind the band, policies by (namespace, name): for each Obot
+    server, the object Obot's controller will write (its exact translation); for each
+    self-managed workload, the one the library declares."""
     if not d.spec.kubernetes.enabled:
         return
-    for server in sorted(d.spec.mcp_servers, key=lambda s: s.name):
-        obj = firewallpolicy.generate(d.spec, server)
+    planned = (firewallpolicy.planned(d.spec, s) for s in d.spec.mcp_servers)
+    objects = [obj for obj in planned if obj is not None]
+    objects += [firewallpolicy.workload(d.spec, w) for w in d.spec.mcp_workloads]
+    for obj in sorted(objects, key=band.policy_key):
         d.firewall_policies.append(obj)
         translated = band.to_rules(obj)
         d.groups += translated.smart_groups
         d.web_groups += translated.web_groups
         d.band += translated.rules
+
+
+def _obot_remote_servers(d: _Draft) -> None:
+    """Remote MCP servers run no pod here: Obot calls them from its own pods. Their hosts
+    are permitted for Obot's namespace, after Obot's own platform permit."""
+    if not d.spec.kubernetes.enabled:
+        return
+    hosts = sorted(
+        {
+            host
+            for s in d.spec.mcp_servers
+            if (host := remote_host(catalog.entry(s))) is not None and not fqdn.is_internal(host)
+        }
+    )
+    if not hosts:
+        return
+    web_group = d.name(names.OBOT_REMOTE_MCP_SERVERS)
+    d.web_groups.append(WebGroup(web_group, tuple(hosts)))
+    d.before.append(
+        d.https_permit(
+            names.ALLOW_OBOT_REMOTE_MCP,
+            (d.name(names.OBOT_SYSTEM_PODS),),
+            PUBLIC,
+            web_group=web_group,
+        )
+    )
 
 
 def terminal_layer(spec: Spec) -> Layer:
@@ -277,7 +308,14 @@ def _terminal_denies(d: _Draft) -> None:
         d.terminal.append(d.deny(names.DENY_EAST_WEST, layer, sources, (others,)))
 
 
-_BUILDERS = (_workload_groups, _threat_intel, _foundry, _cluster_platform, _kubernetes_band)
+_BUILDERS = (
+    _workload_groups,
+    _threat_intel,
+    _foundry,
+    _cluster_platform,
+    _obot_remote_servers,
+    _kubernetes_band,
+)
 
 
 def compile_rulebase(spec: Spec) -> Rulebase:
@@ -308,10 +346,10 @@ def _numbered(rules: Iterable[Rule], start: int) -> list[Rule]:
 
 
 def _mcp_pod_ranges(spec: Spec) -> tuple[str, ...]:
+    # Obot's server pods are always label-selected and draw from the pod range, whatever
+    # kubernetes.podIdentity says (it applies to self-managed workloads only).
     if not spec.kubernetes.enabled:
         return ()
-    if spec.kubernetes.pod_identity is PodIdentity.CIDR:
-        return tuple(sorted({c for s in spec.mcp_servers for c in s.pod_cidrs}))
     return (spec.network.pod_subnet or spec.network.agent_subnet,)
 
 

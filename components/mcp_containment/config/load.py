@@ -41,8 +41,9 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-CREDENTIAL_KEYS = frozenset({"aviatrix:password"})
-"""Provider config that must only ever be a Pulumi secret (encrypted in the stack file)."""
+CREDENTIAL_KEYS = frozenset({"aviatrix:password", "obot:apiKey"})
+"""Credentials that must only ever be Pulumi secrets (encrypted in the stack file): the
+Aviatrix provider's password, and the Obot API key the catalog registration uses."""
 
 
 def _plain_credential(key: str) -> Issue:

@@ -16,13 +16,15 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from ..core.fqdn import DomainError, check_egress_domain
 from ..core.model import Action
+from ..core.obot import MAX_SHORT_DESCRIPTION, MAX_STARTUP_TIMEOUT, Runtime, is_dns1123_subdomain
 from ..core.privatelink import AI_SERVICES, DEPENDENCY_SERVICES, KEY_VAULT, ArmId, Dependency
 from ..core.versions import K8S_FIREWALL_CHART, is_pinned_chart_version, parse_controller_version
 
@@ -141,6 +143,46 @@ def _key_vault_object_name(value: str) -> str:
 KeyVaultObjectName = Annotated[str, AfterValidator(_key_vault_object_name)]
 
 
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HEADER_KEY = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+def _entry_key(value: str) -> str:
+    if len(value) > 63 or not is_dns1123_subdomain(value):
+        raise ValueError(
+            f"{value!r} is not a valid catalog entry key (lowercase alphanumerics, '-' and '.', "
+            "starting and ending with an alphanumeric, at most 63 characters)"
+        )
+    return value
+
+
+EntryKey = Annotated[str, AfterValidator(_entry_key)]
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{value!r} is not an https:// URL")
+    if parts.username or parts.password:
+        raise ValueError(f"{value!r} carries credentials; they belong in Pulumi secrets")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} has a query or fragment")
+    return value
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Nonblank = Annotated[str, AfterValidator(_nonblank)]
+StartupTimeout = Annotated[int, Field(ge=0, le=MAX_STARTUP_TIMEOUT)]
+
+
 # --- sections ---------------------------------------------------------------------------------
 
 
@@ -167,10 +209,11 @@ class Routing(StrEnum):
 
 
 class PodIdentity(StrEnum):
-    """How per-server SmartGroups select MCP server pods.
+    """How the SmartGroups of ``mcpWorkloads`` select their pods (Obot's network-policy
+    controller always selects Obot's servers by label).
 
     ``labels``: Kubernetes label SmartGroups (needs the cluster onboarded and resolving pods).
-    ``cidr``: /32 pod CIDRs per server, the fallback for EKS clusters that show "Partial".
+    ``cidr``: /32 pod CIDRs per workload, the fallback for EKS clusters that show "Partial".
     """
 
     LABELS = "labels"
@@ -311,6 +354,12 @@ class Obot(_Model):
     mcp_namespace: Namespace = "obot-mcp"
     default_deny_all_egress: bool = True
     network_policy_provider_version: ChartVersion = "v0.0.1"
+    url: HttpsUrl | None = None
+    """Obot's base URL: its admin API registers the catalog (``pulumi up``) and serves
+    ``containment verify``. The API key is the Pulumi secret ``obot:apiKey``."""
+    catalog_source: HttpsUrl | None = None
+    """The git repository (``https://github.com/ORG/REPO[/BRANCH]``) holding the output of
+    ``containment catalog``; ``pulumi up`` registers it in Obot's default catalog."""
 
 
 class K8sFirewall(_Model):
@@ -341,12 +390,138 @@ class Kubernetes(_Model):
             raise ValueError(f"{value!r} is not an IPv4 address") from exc
 
 
+# --- MCP servers: Obot catalog entries ---------------------------------------------------------
+
+
+class EnvVar(_Model):
+    """A value Obot asks for when a user configures the server (never the value itself)."""
+
+    key: str = Field(pattern=_ENV_KEY.pattern)
+    name: str | None = None
+    """Shown to users; defaults to ``key``."""
+    description: str = ""
+    required: bool = False
+    sensitive: bool = False
+    file: bool = False
+
+
+class Header(_Model):
+    """A header Obot sends to a remote server, supplied by each user."""
+
+    key: str = Field(pattern=_HEADER_KEY.pattern)
+    name: str | None = None
+    description: str = ""
+    required: bool = False
+    sensitive: bool = False
+
+
+class NpxConfig(_Model):
+    package: Nonblank
+    args: tuple[Nonblank, ...] = ()
+    startup_timeout_seconds: StartupTimeout | None = None
+
+
+class UvxConfig(_Model):
+    package: Nonblank
+    command: str | None = None
+    args: tuple[Nonblank, ...] = ()
+    startup_timeout_seconds: StartupTimeout | None = None
+
+
+class ContainerizedConfig(_Model):
+    image: Nonblank
+    port: int = Field(ge=1, le=65535)
+    path: Nonblank
+    command: str | None = None
+    args: tuple[Nonblank, ...] = ()
+    healthz_path: str | None = None
+    startup_timeout_seconds: StartupTimeout | None = None
+
+
+class RemoteConfig(_Model):
+    """Exactly one of ``fixedURL`` and ``hostname`` (a user's URL must be on that host)."""
+
+    fixed_url: str | None = Field(default=None, alias="fixedURL")
+    hostname: str | None = None
+    headers: tuple[Header, ...] = ()
+
+
+_DECLARABLE_RUNTIMES = frozenset(r.value for r in Runtime if r is not Runtime.COMPOSITE)
+
+
 class McpServer(_Model):
+    """One Obot catalog entry: how Obot runs the server, and where it may connect."""
+
+    name: EntryKey
+    """The entry's ``entryKey`` and file name; stands in for Obot's generated server name
+    (``ms1...``) in the planned Kubernetes band."""
+    display_name: str | None = None
+    """Obot's ``name`` (defaults to ``name``); Obot derives the entry's id from it."""
+    short_description: str = Field(default="", max_length=MAX_SHORT_DESCRIPTION)
+    description: str = ""
+    icon: str | None = None
+    repo_url: str | None = Field(default=None, alias="repoURL")
+    categories: str | None = None
+    server_user_type: Literal["singleUser", "multiUser"] = "singleUser"
+    runtime: Runtime
+    npx_config: NpxConfig | None = None
+    uvx_config: UvxConfig | None = None
+    containerized_config: ContainerizedConfig | None = None
+    remote_config: RemoteConfig | None = None
+    env: tuple[EnvVar, ...] = ()
+    egress_domains: tuple[EgressDomain, ...] = ()
+    """npx, uvx and containerized only: what the server's pods may reach on TCP/443."""
+    deny_all_egress: bool | None = None
+    """Unset: Obot's ``kubernetes.obot.defaultDenyAllEgress`` applies when no domain is
+    listed. Set, it is written into the entry."""
+
+    @field_validator("runtime", mode="before")
+    @classmethod
+    def _supported(cls, value: object) -> object:
+        if value == Runtime.COMPOSITE.value:
+            raise ValueError(
+                "composite servers are assembled in Obot from other entries; declare their "
+                "components here and compose them in Obot"
+            )
+        if value not in _DECLARABLE_RUNTIMES:
+            raise ValueError(
+                f"unknown runtime {value!r} (one of {', '.join(sorted(_DECLARABLE_RUNTIMES))})"
+            )
+        return value
+
+    @property
+    def title(self) -> str:
+        return self.display_name if self.display_name is not None else self.name
+
+
+class McpWorkload(_Model):
+    """An MCP server Obot does not manage (your own Deployment): this library declares its
+    FirewallPolicy, selecting its pods by the labels given."""
+
     name: LabelValue
+    namespace: Namespace
+    pod_labels: dict[str, LabelValue] = Field(min_length=1)
     egress_domains: tuple[EgressDomain, ...] = ()
     deny_all_egress: bool = False
+    """With no ``egressDomains`` the workload gets the deny rule alone either way."""
     pod_cidrs: tuple[Cidr, ...] = ()
-    """Only with ``kubernetes.podIdentity: cidr``: the server's pod addresses."""
+    """Only with ``kubernetes.podIdentity: cidr``: the workload's pod addresses."""
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _label_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            _label_key(key)
+        return value
+
+
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+
+
+def _label_key(key: str) -> None:
+    prefix, _, name = key.rpartition("/")
+    if (prefix and not is_dns1123_subdomain(prefix)) or not _LABEL_NAME.match(name):
+        raise ValueError(f"{key!r} is not a valid Kubernetes label key")
 
 
 class Lock(_Model):
@@ -385,6 +560,7 @@ class Spec(_Model):
     foundry: Foundry = Foundry()
     kubernetes: Kubernetes = Kubernetes()
     mcp_servers: tuple[McpServer, ...] = ()
+    mcp_workloads: tuple[McpWorkload, ...] = ()
     lock: Lock | None = None
     protect: bool | None = None
     """Protect the network, gateway and Foundry resources; defaults to production only."""
@@ -459,6 +635,7 @@ SECTIONS: dict[str, object] = {
     "foundry": Foundry,
     "kubernetes": Kubernetes,
     "mcpServers": McpServer,  # parsed item by item, so one bad server hides no other problem
+    "mcpWorkloads": McpWorkload,
     "lock": Lock,
     "protect": bool,
 }

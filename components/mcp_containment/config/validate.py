@@ -13,11 +13,13 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..core import names, privatelink
+from ..core import fqdn, names, privatelink
 from ..core.model import TERRAFORM_LAYERS, Layer
+from ..core.obot import Runtime, sanitize_name
 from ..core.privatelink import ArmId
 from ..core.versions import AVIATRIX_PROVIDER, controller_release, provider_controller_release
 from . import regions
@@ -33,8 +35,10 @@ from .schema import (
     Gateway,
     Kubernetes,
     McpServer,
+    McpWorkload,
     Network,
     PodIdentity,
+    RemoteConfig,
     Spec,
     private_dependencies,
 )
@@ -84,9 +88,9 @@ def _parse_sections(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]
         value = raw.get(key)
         if value is None:
             continue
-        if key == LIST_SECTION:
+        if key in LIST_SECTIONS:
             if not isinstance(value, list):
-                issues.append(Issue(key, "must be a list of servers"))
+                issues.append(Issue(key, f"must be a list of {LIST_SECTIONS[key]}"))
                 continue
             # Item by item: a malformed server must not hide a duplicate name elsewhere.
             items: list[tuple[int, Any]] = []
@@ -104,7 +108,7 @@ def _parse_sections(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]
     return parsed, issues
 
 
-LIST_SECTION = "mcpServers"
+LIST_SECTIONS = {"mcpServers": "servers", "mcpWorkloads": "workloads"}
 
 
 def _issues(exc: ValidationError, root: str) -> list[Issue]:
@@ -355,7 +359,7 @@ def _tool_calls(p: dict[str, Any]) -> Iterator[Issue]:
         )
 
 
-@_check("egress", "foundry", "kubernetes", "gateway", "network", "controller")
+@_check("egress", "foundry", "kubernetes", "gateway", "network", "controller", "mcpServers")
 def _rule_modes(p: dict[str, Any]) -> Iterator[Issue]:
     k8s = p["kubernetes"].enabled
     rules = names.base_rule_names(
@@ -366,6 +370,7 @@ def _rule_modes(p: dict[str, Any]) -> Iterator[Issue]:
         terminal=not k8s
         or p["network"].pod_subnet is not None
         or p["controller"].after_kubernetes_point,
+        remote_mcp=any(s.runtime is Runtime.REMOTE for _, s in p["mcpServers"]),
     )
     for rule in p["egress"].rule_modes:
         if rule not in rules:
@@ -407,50 +412,178 @@ def _kubernetes(p: dict[str, Any]) -> Iterator[Issue]:
 
 @_check("mcpServers")
 def _servers(p: dict[str, Any]) -> Iterator[Issue]:
+    """Entry keys and Obot entry ids unique; each server's runtime block and egress fields."""
     servers: tuple[tuple[int, McpServer], ...] = p["mcpServers"]
-    seen: dict[str, int] = {}
+    keys: dict[str, int] = {}
+    ids: dict[str, int] = {}
     for i, server in servers:
-        if server.name in seen:
+        where = f"mcpServers[{i}]"
+        if server.name in keys:
             yield Issue(
-                f"mcpServers[{i}].name",
-                f"duplicate server name {server.name!r} (also mcpServers[{seen[server.name]}])",
+                f"{where}.name",
+                f"catalog entry key {server.name!r} is used twice "
+                f"(also mcpServers[{keys[server.name]}])",
             )
-        seen.setdefault(server.name, i)
-        if server.deny_all_egress and server.egress_domains:
+        keys.setdefault(server.name, i)
+        sanitized = sanitize_name(server.title)
+        if not sanitized:
             yield Issue(
-                f"mcpServers[{i}].denyAllEgress",
+                f"{where}.displayName",
+                f"{server.title!r} has no letter or digit; Obot derives the entry's id from it",
+            )
+        elif sanitized in ids:
+            yield Issue(
+                f"{where}.displayName",
+                f"{server.title!r} gives the same Obot entry id as mcpServers[{ids[sanitized]}] "
+                f"(both become {sanitized!r}); Obot would keep only one",
+            )
+        ids.setdefault(sanitized, i)
+        yield from _runtime_block(where, server)
+        yield from _server_egress(where, server)
+
+
+_RUNTIME_BLOCKS = {
+    Runtime.NPX: "npxConfig",
+    Runtime.UVX: "uvxConfig",
+    Runtime.CONTAINERIZED: "containerizedConfig",
+    Runtime.REMOTE: "remoteConfig",
+}
+
+
+def _runtime_block(where: str, server: McpServer) -> Iterator[Issue]:
+    blocks = {
+        "npxConfig": server.npx_config,
+        "uvxConfig": server.uvx_config,
+        "containerizedConfig": server.containerized_config,
+        "remoteConfig": server.remote_config,
+    }
+    own = _RUNTIME_BLOCKS[server.runtime]
+    if blocks[own] is None:
+        yield Issue(f"{where}.{own}", f"is required for runtime {server.runtime.value}")
+    for key, block in blocks.items():
+        if key != own and block is not None:
+            yield Issue(f"{where}.{key}", f"is for another runtime (this server's is {own})")
+
+
+def _server_egress(where: str, server: McpServer) -> Iterator[Issue]:
+    if server.runtime is Runtime.REMOTE:
+        for key, value in (
+            ("egressDomains", server.egress_domains),
+            ("denyAllEgress", server.deny_all_egress),
+        ):
+            if value or value is False:
+                yield Issue(
+                    f"{where}.{key}",
+                    "does not apply to a remote server: it runs no pod here. Obot calls it from "
+                    "its own pods, so the host of remoteConfig is permitted for Obot's namespace",
+                )
+        if server.server_user_type == "multiUser":
+            yield Issue(
+                f"{where}.serverUserType",
+                "multiUser catalog entries do not support remote runtime (Obot's rule)",
+            )
+        if server.remote_config is not None:
+            yield from _remote(f"{where}.remoteConfig", server.remote_config)
+        return
+    if server.deny_all_egress and server.egress_domains:
+        yield Issue(
+            f"{where}.denyAllEgress",
+            "is true while egressDomains is also set; declare one or the other",
+        )
+    if len(set(server.egress_domains)) != len(server.egress_domains):
+        yield Issue(f"{where}.egressDomains", "lists a domain more than once")
+
+
+def _remote(where: str, remote: RemoteConfig) -> Iterator[Issue]:
+    """Obot calls the remote host from its own pods, through the gateway: the host must be
+    one a TCP/443 WebGroup permit can name (or an internal name the gateway never sees)."""
+    if (remote.fixed_url is None) == (remote.hostname is None):
+        yield Issue(where, "give exactly one of fixedURL and hostname")
+        return
+    if remote.hostname is not None:
+        key, host = "hostname", remote.hostname
+    else:
+        key, url = "fixedURL", urlsplit(remote.fixed_url or "")
+        if url.scheme != "https" or not url.hostname:
+            yield Issue(f"{where}.fixedURL", f"{remote.fixed_url!r} is not an https:// URL")
+            return
+        if url.username or url.password:
+            yield Issue(f"{where}.fixedURL", "carries credentials; give them as headers")
+        if url.port not in (None, 443):
+            yield Issue(
+                f"{where}.fixedURL",
+                f"uses port {url.port}; Obot's egress to remote servers is permitted on TCP/443",
+            )
+        host = url.hostname
+    if fqdn.is_internal(host.lower()):
+        return
+    try:
+        fqdn.check_egress_domain(host)
+    except fqdn.DomainError as exc:
+        yield Issue(f"{where}.{key}", f"{exc}; the gateway permits Obot's calls by hostname")
+
+
+@_check("kubernetes")
+def _obot_catalog(p: dict[str, Any]) -> Iterator[Issue]:
+    obot = p["kubernetes"].obot
+    if obot.catalog_source and not obot.url:
+        yield Issue(
+            "kubernetes.obot.url",
+            "is required with kubernetes.obot.catalogSource: the catalog is registered through "
+            "Obot's admin API",
+        )
+
+
+@_check("kubernetes", "mcpServers")
+def _servers_need_kubernetes(p: dict[str, Any]) -> Iterator[Issue]:
+    if p["mcpServers"] and not p["kubernetes"].enabled:
+        yield Issue("mcpServers", "MCP servers run on Kubernetes, but kubernetes.enabled is false")
+
+
+@_check("kubernetes", "mcpWorkloads", "network")
+def _workloads(p: dict[str, Any]) -> Iterator[Issue]:
+    workloads: tuple[tuple[int, McpWorkload], ...] = p["mcpWorkloads"]
+    k8s: Kubernetes = p["kubernetes"]
+    if workloads and not k8s.enabled:
+        yield Issue("mcpWorkloads", "workloads run on Kubernetes, but kubernetes.enabled is false")
+    seen: dict[str, int] = {}
+    pod_range = _net(p["network"].pod_subnet or p["network"].agent_subnet)
+    for i, w in workloads:
+        where = f"mcpWorkloads[{i}]"
+        if w.name in seen:
+            yield Issue(
+                f"{where}.name", f"duplicate workload name {w.name!r} (also {seen[w.name]})"
+            )
+        seen.setdefault(w.name, i)
+        if w.namespace in (k8s.obot.namespace, k8s.obot.mcp_namespace):
+            yield Issue(
+                f"{where}.namespace",
+                f"{w.namespace!r} is Obot's; Obot's controller owns the FirewallPolicies of its "
+                "MCP namespace (and verify reports any other there)",
+            )
+        if w.deny_all_egress and w.egress_domains:
+            yield Issue(
+                f"{where}.denyAllEgress",
                 "is true while egressDomains is also set; declare one or the other",
             )
-        if len(set(server.egress_domains)) != len(server.egress_domains):
-            yield Issue(f"mcpServers[{i}].egressDomains", "lists a domain more than once")
+        if len(set(w.egress_domains)) != len(w.egress_domains):
+            yield Issue(f"{where}.egressDomains", "lists a domain more than once")
+        yield from _pod_cidrs(where, w, k8s.pod_identity, pod_range)
 
 
-@_check("kubernetes", "mcpServers", "network")
-def _server_placement(p: dict[str, Any]) -> Iterator[Issue]:
-    servers: tuple[tuple[int, McpServer], ...] = p["mcpServers"]
-    k8s: Kubernetes = p["kubernetes"]
-    net: Network = p["network"]
-    if servers and not k8s.enabled:
-        yield Issue("mcpServers", "MCP servers run on Kubernetes, but kubernetes.enabled is false")
-    pod_range = _net(net.pod_subnet or net.agent_subnet)
-    for i, server in servers:
-        if k8s.pod_identity is PodIdentity.CIDR:
-            if not server.pod_cidrs:
+def _pod_cidrs(
+    where: str, w: McpWorkload, identity: PodIdentity, pod_range: ipaddress.IPv4Network
+) -> Iterator[Issue]:
+    if identity is PodIdentity.CIDR:
+        if not w.pod_cidrs:
+            yield Issue(f"{where}.podCidrs", "is required when kubernetes.podIdentity is cidr")
+        for j, cidr in enumerate(w.pod_cidrs):
+            if not _net(cidr).subnet_of(pod_range):
                 yield Issue(
-                    f"mcpServers[{i}].podCidrs",
-                    "is required when kubernetes.podIdentity is cidr",
+                    f"{where}.podCidrs[{j}]", f"{cidr} is outside the pod range {pod_range}"
                 )
-            for j, cidr in enumerate(server.pod_cidrs):
-                if not _net(cidr).subnet_of(pod_range):
-                    yield Issue(
-                        f"mcpServers[{i}].podCidrs[{j}]",
-                        f"{cidr} is outside the pod range {pod_range}",
-                    )
-        elif server.pod_cidrs:
-            yield Issue(
-                f"mcpServers[{i}].podCidrs",
-                "is only used when kubernetes.podIdentity is cidr",
-            )
+    elif w.pod_cidrs:
+        yield Issue(f"{where}.podCidrs", "is only used when kubernetes.podIdentity is cidr")
 
 
 # --- the controller ------------------------------------------------------------------------------
@@ -563,6 +696,7 @@ _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "foundry": Foundry(),
     "kubernetes": Kubernetes(),
     "mcpServers": (),
+    "mcpWorkloads": (),
 }
 
 

@@ -3,7 +3,9 @@ DCF rules.
 
 The cluster's Aviatrix controller turns each FirewallPolicy into rules of the Kubernetes band.
 :func:`to_rules` does the same reading, so the band the simulator, the analysis and the policy
-pack see is derived from the very objects that are deployed, never re-declared.
+pack see is derived from the objects themselves: the ones Obot's network-policy controller
+writes for Obot's servers (:mod:`mcp_containment.core.npc`) and the ones this library declares
+for workloads Obot does not manage.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from .model import (
 API_VERSION: Final = "networking.aviatrix.com/v1alpha1"
 KIND: Final = "FirewallPolicy"
 MAX_NAME: Final = 63
-SERVER_LABEL: Final = "obot.ai/mcp-server"
-"""Names the MCP server a FirewallPolicy is for (reports and audit use it)."""
+OBOT_SERVER_LABEL: Final = "obot.ai/mcp-server-name"
+"""Set by Obot's network-policy controller: the Obot server a FirewallPolicy is for."""
+WORKLOAD_LABEL: Final = "mcp-containment/workload"
+"""Set by this library on the FirewallPolicy of a workload Obot does not manage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,12 @@ _ACTIONS = {
     "deny": Action.DENY,
     "intrusion_detection_permit": Action.PERMIT,
 }
+
+
+def policy_key(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """Where a FirewallPolicy sits in the band: by namespace, then name."""
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 def to_rules(obj: Mapping[str, Any]) -> BandRules:
@@ -65,7 +75,8 @@ def to_rules(obj: Mapping[str, Any]) -> BandRules:
     pod_groups = tuple(
         g.name for g in groups if not any(s.kind is SelectorKind.ANYWHERE for s in g.selectors)
     )
-    server = (meta.get("labels") or {}).get(SERVER_LABEL, meta["name"])
+    labels = meta.get("labels") or {}
+    server = labels.get(OBOT_SERVER_LABEL) or labels.get(WORKLOAD_LABEL) or meta["name"]
     rules: list[Rule] = []
     for raw in body["rules"]:
         port = raw.get("port")

@@ -114,14 +114,22 @@ def _check_labels(raw: str, labels: list[str], label_re: re.Pattern[str]) -> Non
 
 
 def check_egress_domain(raw: str) -> str:
-    """Validate an MCP server's egress domain by Obot's rules; return it normalised."""
-    name = normalize(raw)
-    _reject_non_hostname(raw, name)
+    """Validate an MCP server's egress domain; return it normalised (trimmed, lower case).
+
+    Everything Obot refuses is refused (:func:`obot_domain_error` is the final word), so a
+    rendered catalog entry always passes Obot's validation. Stricter than Obot, on purpose:
+    internal names it lets through (``*.local``, ``*.internal``, ``kubernetes.default``), names
+    over 253 characters and all-numeric top-level labels (``1.2.3``), which never reach a
+    public service through the gateway.
+    """
+    name = raw.strip()
     if name == MATCH_ALL:
         raise DomainError(
             "'*' (allow all) cannot be declared; omit egressDomains and set "
             "kubernetes.obot.defaultDenyAllEgress: false to get Obot's allow-all default"
         )
+    name = name.lower()
+    _reject_non_hostname(raw, name)
     if is_internal(name):
         raise DomainError(f"{raw!r} is an internal name; it never leaves the cluster or host")
     labels = name.split(".")
@@ -131,11 +139,79 @@ def check_egress_domain(raw: str) -> str:
     if any("*" in label for label in labels):
         raise DomainError(f"{raw!r}: only a single leading '*.' wildcard is allowed")
     _check_labels(raw, (["*"] if wildcard else []) + labels, _LABEL_OR_STAR)
+    if wildcard and len(labels) < 2:
+        raise DomainError(
+            f"{raw!r} is a wildcard over a whole top-level domain (Obot requires two DNS "
+            "labels after '*.')"
+        )
+    reason = obot_domain_error(raw)
+    if reason is not None:
+        raise DomainError(f"{raw!r}: {reason} (Obot's rule)")
     return name
 
 
 # A leading '*' label is checked by the wildcard rule above; here it only needs to be allowed.
 _LABEL_OR_STAR = re.compile(r"^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$")
+
+
+# --- Obot's own rule --------------------------------------------------------------------------
+# obot-platform/obot pkg/mcp/mcpvalidators.go (ba10ff72): hostnameRegex (L37),
+# validateEgressDomains (L77-148) and isDeniedEgressDomain (L150-169), restated. The messages
+# are Obot's, so a refusal reads the same here and in Obot's catalog sync errors.
+
+_OBOT_HOSTNAME = re.compile(
+    r"(?:\*\.)?[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*"
+)
+_OBOT_DENIED: frozenset[str] = frozenset({"localhost", "metadata.google.internal", "cluster.local"})
+_OBOT_DENIED_SUFFIXES = (".localhost", ".cluster.local", ".svc", ".in-addr.arpa", ".ip6.arpa")
+
+
+def _go_parse_ip(text: str) -> bool:
+    # Go's net.ParseIP accepts dotted IPv4 and IPv6 literals, never a zone.
+    if "%" in text:
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def obot_domain_error(domain: str) -> str | None:
+    """Why Obot refuses one egress domain, in Obot's words; None when Obot accepts it.
+
+    Obot checks the whitespace-trimmed text but stores the domain as written: it neither
+    lowercases nor de-duplicates (the renderer does both)."""
+    text = domain.strip()
+    if not text:
+        return "egress domain cannot be empty"
+    if "://" in text:
+        return "egress domain must not include a protocol"
+    if _go_parse_ip(text):
+        return "egress domain must not be an IP address"
+    if "/" in text or ":" in text:
+        return "egress domain must not include a path or port"
+    if _OBOT_HOSTNAME.fullmatch(text) is None:
+        return "egress domain must be a valid hostname or leading wildcard hostname"
+    host = text.lower().removeprefix("*.")
+    if len(host.split(".")) < 2:
+        return "egress domain must contain at least two DNS labels"
+    if host in _OBOT_DENIED or host.endswith(_OBOT_DENIED_SUFFIXES):
+        return "egress domain is not allowed"
+    return None
+
+
+def obot_egress_error(domains: Iterable[str], deny_all_egress: bool | None) -> str | None:
+    """Obot's ``validateEgressDomains`` over a runtime config: the first reason, or None."""
+    listed = list(domains)
+    if deny_all_egress and listed:
+        return "denyAllEgress cannot be true when egressDomains are specified"
+    for i, domain in enumerate(listed):
+        reason = obot_domain_error(domain)
+        if reason is not None:
+            return f"egressDomains[{i}]: {reason}"
+    return None
 
 
 def check_platform_pattern(raw: str) -> str:

@@ -19,6 +19,8 @@ ALLOW_TOOL_CALLS = "allow-tool-calls"
 ALLOW_CLUSTER_INFRA = "allow-cluster-infra"
 ALLOW_OBOT_SYSTEM = "allow-obot-system"
 ALLOW_K8S_API_SERVER = "allow-k8s-api-server"
+ALLOW_OBOT_REMOTE_MCP = "allow-obot-remote-mcp"
+"""Obot's own pods to the remote MCP servers it calls on users' behalf."""
 DEFAULT_DENY_INTERNET = "default-deny-internet"
 DENY_EAST_WEST = "deny-east-west"
 
@@ -27,7 +29,14 @@ FP_ALLOW = "allow-approved-egress"
 FP_DENY = "deny-all-external"
 
 PLATFORM_PERMITS = frozenset(
-    {ALLOW_ACA_FQDN, ALLOW_ACA_SVCTAG, ALLOW_CLUSTER_INFRA, ALLOW_OBOT_SYSTEM, ALLOW_K8S_API_SERVER}
+    {
+        ALLOW_ACA_FQDN,
+        ALLOW_ACA_SVCTAG,
+        ALLOW_CLUSTER_INFRA,
+        ALLOW_OBOT_SYSTEM,
+        ALLOW_K8S_API_SERVER,
+        ALLOW_OBOT_REMOTE_MCP,
+    }
 )
 ACA_RULES = frozenset({ALLOW_ACA_FQDN, ALLOW_ACA_SVCTAG})
 
@@ -40,6 +49,8 @@ SPOKE_WORKLOADS = "spoke-workloads"
 OTHER_SPOKE_RESOURCES = "other-spoke-resources"
 K8S_API_SERVER = "k8s-api-server"
 FOUNDRY_TOOL_CALLS = "foundry-tool-calls"
+OBOT_REMOTE_MCP_SERVERS = "obot-remote-mcp-servers"
+"""WebGroup of the hosts of the stack's remote MCP servers."""
 SVCTAG_PREFIX = "aca-svctag-"
 
 # Aviatrix-managed SmartGroups: referenced, never created. UUIDs are the controller's
@@ -73,7 +84,13 @@ OBOT_DENY_ALL_EGRESS: Final = "OBOT_SERVER_MCPDEFAULT_DENY_ALL_EGRESS"
 
 
 def base_rule_names(
-    *, foundry: bool, kubernetes: bool, api_server: bool, east_west: bool, terminal: bool = True
+    *,
+    foundry: bool,
+    kubernetes: bool,
+    api_server: bool,
+    east_west: bool,
+    terminal: bool = True,
+    remote_mcp: bool = False,
 ) -> tuple[str, ...]:
     """The base rules a stack of this shape gets, in order (used to check ``ruleModes`` keys).
     ``terminal`` is false where the terminal denies have no source they may deny (MCP pods
@@ -85,6 +102,8 @@ def base_rule_names(
         names += [ALLOW_CLUSTER_INFRA, ALLOW_OBOT_SYSTEM]
         if api_server:
             names.append(ALLOW_K8S_API_SERVER)
+        if remote_mcp:
+            names.append(ALLOW_OBOT_REMOTE_MCP)
     if terminal:
         names.append(DEFAULT_DENY_INTERNET)
         if east_west:

@@ -19,7 +19,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from ..config import naming
-from ..core import band, names
+from ..core import band, names, npc
 from ..core.model import (
     Action,
     Decrypt,
@@ -112,17 +112,35 @@ def _ruleset_rules(rs: Resource, by_uuid: Mapping[str, str]) -> list[Rule]:
     return out
 
 
+def planned_policies(r: Resource) -> list[tuple[str, dict[str, Any]]]:
+    """(entry key, FirewallPolicy) for each server of a registered Obot catalog: what Obot's
+    network-policy controller will write, by its own translation of the entry."""
+    if r.type != res.OBOT_CATALOG:
+        return []
+    out = []
+    for key, entry in sorted((r.props.get("entries") or {}).items()):
+        obj = npc.planned(
+            str(key),
+            entry,
+            default_deny=bool(r.props.get("defaultDenyAllEgress")),
+            runtime_namespace=str(r.props.get("mcpNamespace") or ""),
+        )
+        if obj is not None:
+            out.append((str(key), obj))
+    return out
+
+
 def _manifests(resources: Sequence[Resource]) -> list[dict[str, Any]]:
-    """FirewallPolicy objects with rules, ordered as the band is (namespace, then name)."""
+    """FirewallPolicy objects with rules, ordered as the band is (namespace, then name): the
+    ones declared, and the ones the controller will write for the registered catalog."""
     out = [
         {"metadata": r.props.get("metadata") or {}, "spec": r.props.get("spec") or {}}
         for r in resources
         if r.type == res.FIREWALL_POLICY
     ]
+    out += [obj for r in resources for _, obj in planned_policies(r)]
     out = [m for m in out if m["spec"].get("rules")]
-    return sorted(
-        out, key=lambda m: (str(m["metadata"].get("namespace")), str(m["metadata"].get("name")))
-    )
+    return sorted(out, key=band.policy_key)
 
 
 def _default_action(resources: Sequence[Resource]) -> DefaultAction:
@@ -151,7 +169,12 @@ def rulebase_from_resources(
         smart += translated.smart_groups
         web += translated.web_groups
         kubernetes += translated.rules
-    mcp_namespace = manifests[-1]["metadata"].get("namespace") if manifests else None
+    catalogs = [r for r in resources if r.type == res.OBOT_CATALOG]
+    mcp_namespace = (
+        str(catalogs[0].props.get("mcpNamespace"))
+        if catalogs
+        else (manifests[-1]["metadata"].get("namespace") if manifests else None)
+    )
     pods = subnets.get(naming.POD_SUBNET) or subnets.get(naming.AGENT_SUBNET)
     version = str(config.get("controllerVersion") or "")
     return Rulebase(
@@ -182,6 +205,10 @@ def _declaring(resources: Sequence[Resource], rule: str) -> Iterator[str]:
             meta = r.props.get("metadata") or {}
             if rule.startswith(f"{meta.get('namespace')}/{meta.get('name')}:"):
                 yield r.urn
+        for _, obj in planned_policies(r):
+            meta = obj["metadata"]
+            if rule.startswith(f"{meta['namespace']}/{meta['name']}:"):
+                yield r.urn
 
 
-__all__ = ["rulebase_from_resources", "urn_of_rule"]
+__all__ = ["planned_policies", "rulebase_from_resources", "urn_of_rule"]

@@ -2,8 +2,9 @@
 
 Composition order is the containment argument: the spoke and its gateway first, the workload
 subnets already routed through it, DCF groups and rulesets compiled by the egress core, then
-the workloads (the Kubernetes releases and per-server FirewallPolicies, or the Foundry account
-and capability host), each after what makes it safe to start.
+the workloads (the Kubernetes releases, the catalog registered in Obot and the FirewallPolicies
+of workloads Obot does not manage, or the Foundry account and capability host), each after
+what makes it safe to start.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from ..compile import catalog
 from ..compile.controller import controller_layers
 from ..compile.ruleset import compile_rulebase
 from ..config import naming
@@ -22,6 +24,7 @@ from .aviatrix import provider as avx
 from .aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
 from .foundry import FoundryAgents, FoundryAgentsArgs
 from .foundry.decryption import DecryptionCaArgs, GeneratedCaSettings
+from .kubernetes.catalog import ObotCatalog, ObotCatalogArgs
 from .kubernetes.firewall import K8sFirewall, K8sFirewallArgs
 from .kubernetes.mcp_server import McpServerEgress, McpServerEgressArgs
 from .kubernetes.obot import Obot, ObotArgs
@@ -38,6 +41,9 @@ class ContainmentStackArgs:
     spec: Spec
     """A validated spec (:func:`mcp_containment.config.load.load_pulumi_config` or
     :func:`mcp_containment.config.load.load_file`)."""
+    obot_api_key: pulumi.Output[str] | None = None
+    """Obot's API key as a Pulumi secret; required when ``kubernetes.obot.catalogSource`` is
+    set (:func:`program` reads ``obot:apiKey``)."""
 
 
 class ContainmentStack(pulumi.ComponentResource):
@@ -46,6 +52,8 @@ class ContainmentStack(pulumi.ComponentResource):
     controller: DcfController | None
     dcf: DcfRulebase
     servers: dict[str, McpServerEgress]
+    """The FirewallPolicies of ``mcpWorkloads`` (Obot's servers get theirs from Obot)."""
+    catalog: ObotCatalog | None
     foundry: FoundryAgents | None
     agent_subnet_id: pulumi.Output[str]
     gateway_private_ip: pulumi.Output[str]
@@ -72,7 +80,8 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.network.gateway, *onboarded]),
         )
-        self.servers = self._kubernetes(spec) if spec.kubernetes.enabled else {}
+        self.catalog = None
+        self.servers = self._kubernetes(spec, args.obot_api_key) if spec.kubernetes.enabled else {}
         self.foundry = self._foundry(spec, tags) if spec.foundry.enabled else None
         self.register_outputs(
             {
@@ -161,8 +170,11 @@ class ContainmentStack(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
-    def _kubernetes(self, spec: Spec) -> dict[str, McpServerEgress]:
-        """The CRDs first, then Obot and the per-server FirewallPolicies that need them."""
+    def _kubernetes(
+        self, spec: Spec, api_key: pulumi.Output[str] | None
+    ) -> dict[str, McpServerEgress]:
+        """The CRDs first, then Obot, the catalog it serves and the FirewallPolicies of the
+        workloads Obot does not manage."""
         k8s = spec.kubernetes
         firewall = K8sFirewall(
             "k8s-firewall",
@@ -173,7 +185,7 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self, depends_on=[self.dcf]),
         )
-        Obot(
+        obot = Obot(
             "obot",
             ObotArgs(
                 chart_version=k8s.obot.chart_version,
@@ -184,14 +196,39 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+        if k8s.obot.catalog_source and spec.mcp_servers:
+            self.catalog = self._catalog(spec, api_key, obot.release)
         return {
-            server.name: McpServerEgress(
-                f"mcp-{server.name}",
-                McpServerEgressArgs(spec=spec, server=server, depends_on=[firewall.release]),
+            w.name: McpServerEgress(
+                f"mcp-{w.namespace}-{w.name}",
+                McpServerEgressArgs(spec=spec, workload=w, depends_on=[firewall.release]),
                 pulumi.ResourceOptions(parent=self),
             )
-            for server in sorted(spec.mcp_servers, key=lambda s: s.name)
+            for w in sorted(spec.mcp_workloads, key=lambda w: (w.namespace, w.name))
         }
+
+    def _catalog(
+        self, spec: Spec, api_key: pulumi.Output[str] | None, release: pulumi.Resource
+    ) -> ObotCatalog:
+        obot = spec.kubernetes.obot
+        if api_key is None or obot.url is None or obot.catalog_source is None:
+            raise ValueError(
+                "kubernetes.obot.catalogSource is set: ContainmentStackArgs.obot_api_key is "
+                "required (set it with `pulumi config set --secret obot:apiKey ok1-...`)"
+            )
+        return ObotCatalog(
+            "obot-catalog",
+            ObotCatalogArgs(
+                obot_url=obot.url,
+                api_key=api_key,
+                source_url=obot.catalog_source,
+                entries=catalog.entries(spec),
+                mcp_namespace=obot.mcp_namespace,
+                default_deny_all_egress=obot.default_deny_all_egress,
+                depends_on=[release],
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
 
     def _foundry(self, spec: Spec, tags: dict[str, str]) -> FoundryAgents:
         """Last: an agent must never run before its subnet's egress route and rules exist."""
@@ -222,6 +259,10 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
+
+
+OBOT_API_KEY = ("obot", "apiKey")
+"""Pulumi config holding Obot's API key, as a secret (``pulumi config set --secret``)."""
 
 
 def _point_ids(spec: Spec, *, own: bool) -> dict[Layer, str]:
@@ -259,7 +300,13 @@ def _decryption_ca(spec: Spec, tags: dict[str, str]) -> DecryptionCaArgs | None:
 
 def program(spec: Spec) -> ContainmentStack:
     """The whole Pulumi program for one spec: the stack plus the outputs the lock reads."""
-    stack = ContainmentStack(naming.prefix(spec), ContainmentStackArgs(spec=spec))
+    api_key = None
+    if spec.kubernetes.enabled and spec.kubernetes.obot.catalog_source and spec.mcp_servers:
+        namespace, key = OBOT_API_KEY
+        api_key = pulumi.Config(namespace).require_secret(key)
+    stack = ContainmentStack(
+        naming.prefix(spec), ContainmentStackArgs(spec=spec, obot_api_key=api_key)
+    )
     pulumi.export("agentSubnetId", stack.agent_subnet_id)
     pulumi.export("gatewayPrivateIp", stack.gateway_private_ip)
     pulumi.export("agentSubnetCidr", spec.network.agent_subnet)

@@ -328,4 +328,14 @@ def plan(spec: Spec) -> Capture:
     def declare() -> None:
         program(spec)
 
-    return run(declare, stack=spec.environment)
+    # The catalog registration reads Obot's API key; offline it is a placeholder secret, so
+    # the capture shows where the real one goes without ever holding it.
+    return run(
+        declare,
+        stack=spec.environment,
+        config={"obot:apiKey": OFFLINE_OBOT_API_KEY},
+        secret_keys=["obot:apiKey"],
+    )
+
+
+OFFLINE_OBOT_API_KEY = "ok1-offline-placeholder"

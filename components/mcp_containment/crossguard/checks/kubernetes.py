@@ -10,6 +10,7 @@ from ...core.fqdn import MATCH_ALL
 from ...core.names import OBOT_DENY_ALL_EGRESS
 from ...core.versions import is_pinned_chart_version
 from .. import resources as res
+from ..readback import planned_policies
 from ..resources import Resource
 
 
@@ -36,14 +37,22 @@ def check_obot_deny_all(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
 
 
 def check_server_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    if r.type != res.FIREWALL_POLICY:
-        return
-    manifest: dict[str, Any] = {
-        "apiVersion": r.props.get("apiVersion"),
-        "kind": r.props.get("kind"),
-        "metadata": dict(r.props.get("metadata") or {}),
-        "spec": dict(r.props.get("spec") or {}),
-    }
+    """A declared FirewallPolicy, or each one Obot's controller will write for a registered
+    catalog's servers (its own translation of the entries)."""
+    if r.type == res.FIREWALL_POLICY:
+        manifest: dict[str, Any] = {
+            "apiVersion": r.props.get("apiVersion"),
+            "kind": r.props.get("kind"),
+            "metadata": dict(r.props.get("metadata") or {}),
+            "spec": dict(r.props.get("spec") or {}),
+        }
+        yield from _policy_problems(manifest, config)
+    for key, planned in planned_policies(r):
+        for problem in _policy_problems(planned, config):
+            yield f"catalog entry {key!r}: {problem}"
+
+
+def _policy_problems(manifest: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
     errors = crd.errors(manifest)
     for err in errors:
         yield f"FirewallPolicy does not validate against the CRD: {err}"

@@ -1,8 +1,10 @@
-"""``McpServerEgress``: the FirewallPolicy for one MCP server, declared in code.
+"""``McpServerEgress``: the FirewallPolicy of one MCP server Obot does not manage.
 
-The manifest is the one the egress core generates, the object Obot's Aviatrix provider
-controller would produce for the same server, so a server declared here and one deployed
-through Obot get identical policies, and the ruleset the simulator evaluates is this one.
+Obot's own servers get theirs from Obot's network-policy controller, never from here: a policy
+declared beside the controller's would select no pod (Obot labels pods with generated names)
+and the controller would neither own nor prune it. This component is for your own MCP server
+Deployments (``mcpWorkloads``), selected by the pod labels you give, and validated against the
+same CRD.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ...compile import firewallpolicy
-from ...config.schema import McpServer, Spec
+from ...config.schema import McpWorkload, Spec
 from ...core import band
 
 COMPONENT = "mcp-containment:kubernetes:McpServerEgress"
@@ -24,8 +26,9 @@ COMPONENT = "mcp-containment:kubernetes:McpServerEgress"
 @dataclass(frozen=True, kw_only=True)
 class McpServerEgressArgs:
     spec: Spec
-    """The deployment the server belongs to (namespace, pod identity, cluster id)."""
-    server: McpServer
+    """The deployment the workload belongs to (pod identity, cluster id)."""
+    workload: McpWorkload
+    """The workload: its namespace, pod labels and egress."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The CRD release: a FirewallPolicy applied before its CRD fails the update."""
 
@@ -38,7 +41,7 @@ class McpServerEgress(pulumi.ComponentResource):
         self, name: str, args: McpServerEgressArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(COMPONENT, name, None, opts)
-        self.manifest = firewallpolicy.generate(args.spec, args.server)
+        self.manifest = firewallpolicy.workload(args.spec, args.workload)
         self.policy = k8s.apiextensions.CustomResource(
             name,
             api_version=band.API_VERSION,
