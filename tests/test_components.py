@@ -60,7 +60,12 @@ def planned(name: str) -> Capture:
 
 
 def one(capture: Capture, type_: str, name: str | None = None) -> CapturedResource:
-    hits = [r for r in capture.of_type(type_) if name is None or r.name == name]
+    # Children are named after their component ("<stack>-mcp-network-egress-rt"): match the end.
+    hits = [
+        r
+        for r in capture.of_type(type_)
+        if name is None or r.name == name or r.name.endswith(f"-{name}")
+    ]
     assert len(hits) == 1, [r.name for r in hits]
     return hits[0]
 
@@ -463,10 +468,10 @@ def test_aws_spoke_gateway_in_public_subnets_workloads_via_its_interface() -> No
     assert gw.inputs["cloudType"] == 1
     assert gw.inputs["vpcId"] == vpc.id
     assert gw.inputs["haSubnet"] == spec.network.ha_gateway_subnet
-    public_rt = one(c, AWS_RT, "staging-mcp-public-rt")
+    public_rt = one(c, AWS_RT, "public-rt")
     igw = one(c, "aws:ec2/internetGateway:InternetGateway")
     assert public_rt.inputs["routes"] == [{"cidrBlock": "0.0.0.0/0", "gatewayId": igw.id}]
-    egress_rt = one(c, AWS_RT, "staging-mcp-egress-rt")
+    egress_rt = one(c, AWS_RT, "egress-rt")
     (route,) = egress_rt.inputs["routes"]
     assert route["cidrBlock"] == "0.0.0.0/0"
     assert re.fullmatch(r"eni-[0-9a-f]{17}", route["networkInterfaceId"])

@@ -225,7 +225,8 @@ def test_the_private_link_table_is_microsofts() -> None:
 
 
 def _by_name(c: Capture, type_: str) -> dict[str, CapturedResource]:
-    return {r.name: r for r in c.of_type(type_)}
+    """By name below the stack's component ("<stack>-mcp-foundry-..." -> "foundry-...")."""
+    return {r.name.split("-mcp-", 1)[-1]: r for r in c.of_type(type_)}
 
 
 @pytest.mark.parametrize("stack", ["foundry-dev", "foundry-prod"])

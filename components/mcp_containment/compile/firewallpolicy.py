@@ -57,21 +57,33 @@ def policy_name(workload: str) -> str:
     return truncate_name(f"{workload.lower().replace('_', '-')}-egress")
 
 
-def _pod_selectors(spec: Spec, workload: McpWorkload) -> list[dict[str, Any]]:
-    if spec.kubernetes.pod_identity is PodIdentity.CIDR:
+def _pod_selectors(
+    workload: McpWorkload, pod_identity: PodIdentity, cluster_id: str | None
+) -> list[dict[str, Any]]:
+    if pod_identity is PodIdentity.CIDR:
         return [{"cidr": c} for c in workload.pod_cidrs]
     selector: dict[str, Any] = {
         "type": "k8s",
         "k8sNamespace": workload.namespace,
         "tags": dict(sorted(workload.pod_labels.items())),
     }
-    if spec.k8s_cluster_id:
-        selector["k8sClusterId"] = spec.k8s_cluster_id
+    if cluster_id:
+        selector["k8sClusterId"] = cluster_id
     return [selector]
 
 
 def workload(spec: Spec, w: McpWorkload) -> dict[str, Any]:
     """The FirewallPolicy manifest the library declares for a self-managed workload."""
+    return workload_manifest(
+        w, pod_identity=spec.kubernetes.pod_identity, cluster_id=spec.k8s_cluster_id
+    )
+
+
+def workload_manifest(
+    w: McpWorkload, *, pod_identity: PodIdentity = PodIdentity.LABELS, cluster_id: str | None = None
+) -> dict[str, Any]:
+    """:func:`workload` from the workload alone: how its pods are selected (labels or /32 pod
+    CIDRs) and the onboarded cluster's id (lower-cased for AKS) are all it needs of a stack."""
     name = policy_name(w.name)
     selector = {"matchLabels": dict(sorted(w.pod_labels.items()))}
     rules: list[dict[str, Any]] = []
@@ -111,7 +123,10 @@ def workload(spec: Spec, w: McpWorkload) -> dict[str, Any]:
         },
         "spec": {
             "smartGroups": [
-                {"name": truncate_name(f"{name}-pods"), "selectors": _pod_selectors(spec, w)},
+                {
+                    "name": truncate_name(f"{name}-pods"),
+                    "selectors": _pod_selectors(w, pod_identity, cluster_id),
+                },
                 {"name": ANY_DESTINATION, "selectors": [{"cidr": DEFAULT_ROUTE}]},
             ],
             "webGroups": web_groups,

@@ -9,7 +9,9 @@ what makes it safe to start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -22,16 +24,18 @@ from ..core import names
 from ..core.model import Layer, Rulebase
 from .aviatrix import provider as avx
 from .aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
-from .foundry import FoundryAgents, FoundryAgentsArgs
-from .foundry.decryption import DecryptionCaArgs, GeneratedCaSettings
 from .kubernetes.catalog import ObotCatalog, ObotCatalogArgs
 from .kubernetes.firewall import K8sFirewall, K8sFirewallArgs
 from .kubernetes.mcp_server import McpServerEgress, McpServerEgressArgs
 from .kubernetes.obot import Obot, ObotArgs
-from .network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs
-from .network.azure import AzureSpokeNetwork, AzureSpokeNetworkArgs
 from .network.gateway_settings import GatewaySettings
-from .privatelink import PrivateEndpointTarget
+
+if TYPE_CHECKING:
+    # Each cloud's SDK is an optional extra: its modules load only for a stack on that cloud.
+    from .foundry import FoundryAgents
+    from .foundry.decryption import DecryptionCaArgs
+    from .network.aws import AwsSpokeNetwork
+    from .network.azure import AzureSpokeNetwork
 
 COMPONENT = "mcp-containment:index:ContainmentStack"
 
@@ -44,17 +48,23 @@ class ContainmentStackArgs:
     obot_api_key: pulumi.Output[str] | None = None
     """Obot's API key as a Pulumi secret; required when ``kubernetes.obot.catalogSource`` is
     set (:func:`program` reads ``obot:apiKey``)."""
+    kubernetes_provider: pulumi.ProviderResource | None = None
+    """The cluster to install into (an existing cluster's provider); by default the ambient
+    kubeconfig's."""
+    obot_values: Mapping[str, Any] = field(default_factory=dict)
+    """More Obot chart values (hostname, auth, database), merged under the keys the library
+    enforces (:class:`~mcp_containment.infra.kubernetes.obot.ObotArgs`)."""
 
 
 class ContainmentStack(pulumi.ComponentResource):
+    # ``network`` and ``foundry`` are annotated in __init__: the Pulumi SDK resolves class
+    # annotations at run time, and their classes load only with their cloud's SDK.
     rulebase: Rulebase
-    network: AzureSpokeNetwork | AwsSpokeNetwork
     controller: DcfController | None
     dcf: DcfRulebase
     servers: dict[str, McpServerEgress]
     """The FirewallPolicies of ``mcpWorkloads`` (Obot's servers get theirs from Obot)."""
     catalog: ObotCatalog | None
-    foundry: FoundryAgents | None
     agent_subnet_id: pulumi.Output[str]
     gateway_private_ip: pulumi.Output[str]
 
@@ -65,13 +75,14 @@ class ContainmentStack(pulumi.ComponentResource):
         spec = args.spec
         self.rulebase = compile_rulebase(spec)
         tags = {"environment": spec.environment, "managed-by": "mcp-containment"}
-        self.network = self._network(spec, tags)
-        self.agent_subnet_id = self.network.agent_subnet.id
+        self._name = name
+        self.network: AzureSpokeNetwork | AwsSpokeNetwork = self._network(spec, tags)
+        self.agent_subnet_id = self.network.agent_subnet_id
         self.gateway_private_ip = self.network.gateway_private_ip
         onboarded = self._onboard_cluster(spec)
         self.controller = self._controller(spec) if spec.controller.owns_controller_wide else None
         self.dcf = DcfRulebase(
-            "dcf",
+            f"{name}-dcf",
             DcfRulebaseArgs(
                 rulebase=self.rulebase,
                 name_prefix=spec.name_prefix,
@@ -81,8 +92,10 @@ class ContainmentStack(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[self.network.gateway, *onboarded]),
         )
         self.catalog = None
-        self.servers = self._kubernetes(spec, args.obot_api_key) if spec.kubernetes.enabled else {}
-        self.foundry = self._foundry(spec, tags) if spec.foundry.enabled else None
+        self.servers = self._kubernetes(spec, args) if spec.kubernetes.enabled else {}
+        self.foundry: FoundryAgents | None = (
+            self._foundry(spec, tags) if spec.foundry.enabled else None
+        )
         self.register_outputs(
             {
                 "agentSubnetId": self.agent_subnet_id,
@@ -103,8 +116,10 @@ class ContainmentStack(pulumi.ComponentResource):
         net = spec.network
         child = pulumi.ResourceOptions(parent=self)
         if spec.cloud is Cloud.AZURE:
+            from .network.azure import AzureSpokeNetwork, AzureSpokeNetworkArgs  # noqa: PLC0415
+
             return AzureSpokeNetwork(
-                "network",
+                f"{self._name}-network",
                 AzureSpokeNetworkArgs(
                     location=net.region,
                     resource_group_name=naming.resource_group(spec),
@@ -122,9 +137,11 @@ class ContainmentStack(pulumi.ComponentResource):
                 ),
                 child,
             )
+        from .network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs  # noqa: PLC0415
+
         zones = net.availability_zones or (f"{net.region}a", f"{net.region}b")
         return AwsSpokeNetwork(
-            "network",
+            f"{self._name}-network",
             AwsSpokeNetworkArgs(
                 region=net.region,
                 name_prefix=naming.prefix(spec),
@@ -148,7 +165,7 @@ class ContainmentStack(pulumi.ComponentResource):
             return []
         return [
             avx.KubernetesCluster(
-                "cluster-onboarding",
+                f"{self._name}-cluster-onboarding",
                 avx.KubernetesClusterArgs(cluster_id=str(spec.k8s_cluster_id)),
                 pulumi.ResourceOptions(parent=self, depends_on=[self.network.gateway]),
             )
@@ -158,7 +175,7 @@ class ContainmentStack(pulumi.ComponentResource):
         """DCF on, its default action, and the policy tree every stack on the controller
         attaches to (the owner's own point first, then the others in the listed order)."""
         return DcfController(
-            "dcf-controller",
+            f"{self._name}-dcf-controller",
             DcfControllerArgs(
                 name_prefix=spec.name_prefix,
                 environments=(spec.name_prefix, *spec.controller.shared_with),
@@ -170,39 +187,49 @@ class ContainmentStack(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
 
-    def _kubernetes(
-        self, spec: Spec, api_key: pulumi.Output[str] | None
-    ) -> dict[str, McpServerEgress]:
+    def _kubernetes(self, spec: Spec, args: ContainmentStackArgs) -> dict[str, McpServerEgress]:
         """The CRDs first, then Obot, the catalog it serves and the FirewallPolicies of the
         workloads Obot does not manage."""
         k8s = spec.kubernetes
+        child = pulumi.ResourceOptions(
+            parent=self,
+            providers={"kubernetes": args.kubernetes_provider}
+            if args.kubernetes_provider
+            else None,
+        )
         firewall = K8sFirewall(
-            "k8s-firewall",
+            f"{self._name}-k8s-firewall",
             K8sFirewallArgs(
                 chart_version=k8s.k8s_firewall.chart_version,
                 namespace=k8s.k8s_firewall.namespace,
                 unmasquerade_pods=spec.cloud is Cloud.AZURE,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.dcf]),
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.dcf])),
         )
         obot = Obot(
-            "obot",
+            f"{self._name}-obot",
             ObotArgs(
                 chart_version=k8s.obot.chart_version,
                 namespace=k8s.obot.namespace,
                 default_deny_all_egress=k8s.obot.default_deny_all_egress,
                 network_policy_provider_version=k8s.obot.network_policy_provider_version,
+                values=args.obot_values,
                 depends_on=[firewall.release],
             ),
-            pulumi.ResourceOptions(parent=self),
+            child,
         )
         if k8s.obot.catalog_source and spec.mcp_servers:
-            self.catalog = self._catalog(spec, api_key, obot.release)
+            self.catalog = self._catalog(spec, args.obot_api_key, obot.release)
         return {
             w.name: McpServerEgress(
-                f"mcp-{w.namespace}-{w.name}",
-                McpServerEgressArgs(spec=spec, workload=w, depends_on=[firewall.release]),
-                pulumi.ResourceOptions(parent=self),
+                f"{self._name}-mcp-{w.namespace}-{w.name}",
+                McpServerEgressArgs(
+                    workload=w,
+                    pod_identity=k8s.pod_identity,
+                    cluster_id=spec.k8s_cluster_id,
+                    depends_on=[firewall.release],
+                ),
+                child,
             )
             for w in sorted(spec.mcp_workloads, key=lambda w: (w.namespace, w.name))
         }
@@ -217,7 +244,7 @@ class ContainmentStack(pulumi.ComponentResource):
                 "required (set it with `pulumi config set --secret obot:apiKey ok1-...`)"
             )
         return ObotCatalog(
-            "obot-catalog",
+            f"{self._name}-obot-catalog",
             ObotCatalogArgs(
                 obot_url=obot.url,
                 api_key=api_key,
@@ -232,20 +259,24 @@ class ContainmentStack(pulumi.ComponentResource):
 
     def _foundry(self, spec: Spec, tags: dict[str, str]) -> FoundryAgents:
         """Last: an agent must never run before its subnet's egress route and rules exist."""
+        from .foundry import FoundryAgents, FoundryAgentsArgs  # noqa: PLC0415
+        from .network.azure import AzureSpokeNetwork  # noqa: PLC0415
+        from .privatelink import PrivateEndpointTarget  # noqa: PLC0415
+
         network = self.network
         assert isinstance(network, AzureSpokeNetwork)  # validation: Foundry is Azure-only
         pe_subnet = network.private_endpoint_subnet
         return FoundryAgents(
-            "foundry",
+            f"{self._name}-foundry",
             FoundryAgentsArgs(
                 account_name=spec.foundry_account_name,
                 project_name=spec.foundry.project_name,
-                resource_group_name=network.resource_group.name,
+                resource_group_name=network.resource_group_name,
                 location=spec.network.region,
                 agent_subnet_id=self.agent_subnet_id,
                 depends_on=[network.agent_subnet, network.route_table, self.dcf],
                 private_endpoint_subnet_id=pe_subnet.id if pe_subnet is not None else None,
-                virtual_network_id=network.vnet.id,
+                virtual_network_id=network.vnet_id,
                 dependencies=[
                     PrivateEndpointTarget(
                         key=naming.kebab(d.key), service=d.service, resource_id=d.resource_id
@@ -278,6 +309,8 @@ def _point_ids(spec: Spec, *, own: bool) -> dict[Layer, str]:
 
 
 def _decryption_ca(spec: Spec, tags: dict[str, str]) -> DecryptionCaArgs | None:
+    from .foundry.decryption import DecryptionCaArgs, GeneratedCaSettings  # noqa: PLC0415
+
     ca = spec.foundry.decryption_ca
     if ca is None:
         return None

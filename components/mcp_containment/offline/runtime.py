@@ -105,6 +105,16 @@ def _mock_ip(seed: str) -> str:
     return str(ipaddress.IPv4Address(bytes([10, 255, digest[0], 4 + digest[1] % 200])))
 
 
+def _physical_name(typ: str, inputs: Mapping[str, Any]) -> str | None:
+    """The name Azure gives a resource: azure-native takes it as ``<resource>Name``
+    (``virtualNetworkName``, ``subnetName``) and reports it back as ``name``."""
+    if not typ.startswith("azure-native:"):
+        return None
+    resource = typ.rsplit(":", 1)[-1]
+    value = inputs.get(resource[:1].lower() + resource[1:] + "Name")
+    return str(value) if isinstance(value, str) else None
+
+
 _PEM_OUTPUTS = {
     "tls:index/privateKey:PrivateKey": ("privateKeyPem", "PRIVATE KEY"),
     "tls:index/selfSignedCert:SelfSignedCert": ("certPem", "CERTIFICATE"),
@@ -121,7 +131,7 @@ class _Mocks(pulumi_mocks.Mocks):
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
-        state.setdefault("name", args.name)
+        state.setdefault("name", _physical_name(args.typ, state) or args.name)
         rid = f"{args.name}-id"
         if args.typ.startswith("azure-native:"):
             rid = f"/mock/{args.typ.split(':')[-1]}/{args.name}"

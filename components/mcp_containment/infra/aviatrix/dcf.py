@@ -100,6 +100,7 @@ class DcfRulebase(pulumi.ComponentResource):
         refs: dict[str, pulumi.Input[str]] = {
             g.name: g.uuid for g in rulebase.smart_groups if g.managed and g.uuid
         }
+        self._name = name
         self.smart_groups = self._smart_groups(rulebase, owned, args.k8s_cluster_id)
         self.web_groups = self._web_groups(rulebase, owned)
         refs.update({n: g.uuid for n, g in self.smart_groups.items()})
@@ -129,7 +130,7 @@ class DcfRulebase(pulumi.ComponentResource):
             if group.managed or group.name not in used:
                 continue
             out[group.name] = avx.SmartGroup(
-                f"sg-{group.name}",
+                f"{self._name}-sg-{group.name}",
                 avx.SmartGroupArgs(
                     name=group.name,
                     selector=avx.SmartGroupSelector(
@@ -146,7 +147,7 @@ class DcfRulebase(pulumi.ComponentResource):
         used = {w for r in owned for w in r.web_groups}
         return {
             wg.name: avx.WebGroup(
-                f"wg-{wg.name}",
+                f"{self._name}-wg-{wg.name}",
                 avx.WebGroupArgs(
                     name=wg.name,
                     selector=avx.WebGroupSelector(

@@ -7,7 +7,7 @@ DCF objects are :class:`~mcp_containment.infra.aviatrix.dcf.DcfController`'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -23,20 +23,25 @@ CLOUD_TYPE = {Cloud.AWS: 1, Cloud.AZURE: 8}
 @dataclass(frozen=True, kw_only=True)
 class SpokeGatewayArgs:
     cloud: Cloud
-    account_name: str
+    """Which cloud (the controller's ``cloud_type``)."""
+    account_name: pulumi.Input[str]
     """The controller's access account for the subscription or AWS account."""
-    gateway_name: str
-    region: str
-    size: str
+    gateway_name: pulumi.Input[str]
+    """The gateway's name on the controller (controller-wide: carry the stack's prefix)."""
+    region: pulumi.Input[str]
+    """The region (``vpc_reg``): an Azure region or an AWS region code."""
+    size: pulumi.Input[str]
+    """Azure VM size or EC2 instance type."""
     vpc_id: pulumi.Input[str]
     """AWS: the VPC id. Azure: ``<vnet name>:<resource group>:<vnet guid>``."""
-    subnet_cidr: str
+    subnet_cidr: pulumi.Input[str]
     """The gateway subnet (AWS: a public subnet)."""
-    ha_subnet_cidr: str | None = None
+    ha_subnet_cidr: pulumi.Input[str] | None = None
     """Set for an HA pair. Azure: the same gateway subnet (zone-redundant); AWS: a second
     public subnet in another AZ."""
-    transit_gateway: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+    transit_gateway: pulumi.Input[str] | None = None
+    """Attach the spoke to this transit gateway."""
+    tags: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the gateway subnet and its route table association)."""
     protect: bool = True
@@ -47,7 +52,7 @@ class SpokeGateway(pulumi.ComponentResource):
     gateway: avx.SpokeGateway
     private_ip: pulumi.Output[str]
     ha_private_ip: pulumi.Output[str] | None
-    gateway_name: str
+    gateway_name: pulumi.Input[str]
     attachment: avx.SpokeTransitAttachment | None
 
     def __init__(
@@ -72,7 +77,7 @@ class SpokeGateway(pulumi.ComponentResource):
                 ha_gw_size=args.size if ha else None,
                 ha_zone="az-2" if azure and ha else None,
                 single_ip_snat=True,
-                tags=args.tags or None,
+                tags=dict(args.tags) or None,
             ),
             pulumi.ResourceOptions(
                 parent=self,
@@ -96,7 +101,7 @@ class SpokeGateway(pulumi.ComponentResource):
     def _transit_attachment(
         self, name: str, args: SpokeGatewayArgs
     ) -> avx.SpokeTransitAttachment | None:
-        if not args.transit_gateway:
+        if args.transit_gateway is None:
             return None
         return avx.SpokeTransitAttachment(
             f"{name}-transit",

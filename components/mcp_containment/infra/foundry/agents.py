@@ -76,9 +76,9 @@ class FoundryAgents(pulumi.ComponentResource):
             delete_before_replace=True,
             depends_on=list(args.depends_on),
         )
-        self.account = self._account(args, bound)
+        self.account = self._account(name, args, bound)
         self.project = azure.cognitiveservices.Project(
-            f"{args.account_name}-{args.project_name}",
+            f"{name}-project",
             account_name=self.account.name,
             project_name=args.project_name,
             resource_group_name=args.resource_group_name,
@@ -97,7 +97,7 @@ class FoundryAgents(pulumi.ComponentResource):
         ready: list[pulumi.Resource] = [self.project]
         ready += [c for c in (self.private_endpoints, self.decryption_ca) if c is not None]
         self.capability_host = azure.cognitiveservices.AccountCapabilityHost(
-            f"{args.account_name}-{CAPABILITY_HOST}",
+            f"{name}-capability-host",
             account_name=self.account.name,
             capability_host_name=CAPABILITY_HOST,
             resource_group_name=args.resource_group_name,
@@ -153,11 +153,11 @@ class FoundryAgents(pulumi.ComponentResource):
         )
 
     def _account(
-        self, args: FoundryAgentsArgs, bound: pulumi.ResourceOptions
+        self, name: str, args: FoundryAgentsArgs, bound: pulumi.ResourceOptions
     ) -> azure.cognitiveservices.Account:
         """The AIServices account, injecting agents into the BYO agent subnet."""
         return azure.cognitiveservices.Account(
-            args.account_name,
+            f"{name}-account",
             account_name=args.account_name,
             resource_group_name=args.resource_group_name,
             location=args.location,

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ...compile import firewallpolicy
-from ...config.schema import McpWorkload, Spec
+from ...config.schema import McpWorkload, PodIdentity
 from ...core import band
 
 COMPONENT = "mcp-containment:kubernetes:McpServerEgress"
@@ -25,10 +25,13 @@ COMPONENT = "mcp-containment:kubernetes:McpServerEgress"
 
 @dataclass(frozen=True, kw_only=True)
 class McpServerEgressArgs:
-    spec: Spec
-    """The deployment the workload belongs to (pod identity, cluster id)."""
     workload: McpWorkload
-    """The workload: its namespace, pod labels and egress."""
+    """The workload: its namespace, pod labels and egress (validated as the stack file's
+    ``mcpWorkloads`` entries are)."""
+    pod_identity: PodIdentity = PodIdentity.LABELS
+    """How the controller selects its pods: by label, or by /32 pod CIDRs (the EKS fallback)."""
+    cluster_id: str | None = None
+    """The onboarded cluster's id, for label selectors (AKS ids lower-cased)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The CRD release: a FirewallPolicy applied before its CRD fails the update."""
 
@@ -41,7 +44,9 @@ class McpServerEgress(pulumi.ComponentResource):
         self, name: str, args: McpServerEgressArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(COMPONENT, name, None, opts)
-        self.manifest = firewallpolicy.workload(args.spec, args.workload)
+        self.manifest = firewallpolicy.workload_manifest(
+            args.workload, pod_identity=args.pod_identity, cluster_id=args.cluster_id
+        )
         self.policy = k8s.apiextensions.CustomResource(
             name,
             api_version=band.API_VERSION,

@@ -6,10 +6,16 @@ workload subnets are private and their route table's default route targets the g
 network interface. With ``routing: controller`` the private route table is declared without a
 default route, which on AWS is fail-closed (no route, no egress), and the controller's routes
 are ignored as drift.
+
+Bring your own: an existing VPC (:class:`ExistingVpc`, with its internet gateway if it has one)
+and existing subnets (``existing_subnet_ids``, by role): the component then declares only the
+route tables and the associations that give those subnets their one way out. An existing
+subnet must not already be explicitly associated with another route table (AWS allows one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -19,139 +25,188 @@ from ...config import naming
 from ...config.schema import Cloud, Routing
 from ...core.model import DEFAULT_ROUTE
 from ..aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
-from .gateway_settings import GatewaySettings
+from .gateway_settings import GatewaySettings, network_outputs
 
 COMPONENT = "mcp-containment:network:AwsSpokeNetwork"
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExistingVpc:
+    """A VPC the component builds in instead of creating one."""
+
+    id: pulumi.Input[str]
+    internet_gateway_id: pulumi.Input[str] | None = None
+    """The VPC's internet gateway, if it has one (a VPC holds at most one); otherwise the
+    component creates one for the gateway's public subnets."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class AwsSpokeNetworkArgs:
-    region: str
+    region: pulumi.Input[str]
+    """The AWS region (the gateway's ``vpc_reg``)."""
     name_prefix: str
-    cidr: str
-    gateway_subnet_cidr: str
-    agent_subnet_cidr: str
+    """Prefixes the ``Name`` tags, which the console shows account-wide."""
     gateway: GatewaySettings
-    availability_zones: tuple[str, str]
+    """The Aviatrix spoke gateway placed in ``gateway_subnet_cidr``."""
+    gateway_subnet_cidr: pulumi.Input[str]
+    """The gateway's public subnet (the gateway is told its CIDR, even when it exists)."""
+    agent_subnet_cidr: pulumi.Input[str]
+    """The workload subnet (cluster nodes)."""
+    availability_zones: tuple[pulumi.Input[str], pulumi.Input[str]]
     """Zone of the gateway (and first workload) subnet, then of the HA gateway subnet."""
-    ha_gateway_subnet_cidr: str | None = None
-    pod_subnet_cidr: str | None = None
+    cidr: pulumi.Input[str] | None = None
+    """The VPC's CIDR when the component creates it; unused with ``existing_vpc``."""
+    existing_vpc: ExistingVpc | None = None
+    ha_gateway_subnet_cidr: pulumi.Input[str] | None = None
+    """The HA gateway's public subnet, in the second zone."""
+    pod_subnet_cidr: pulumi.Input[str] | None = None
+    """Pod addresses when separate from the nodes (EKS custom networking)."""
+    existing_subnet_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Subnets that exist already, by role (``aviatrix-gateway``, ``aviatrix-gateway-ha``,
+    ``agents``, ``pods``): associated with the component's route tables, not created."""
     protect: bool = True
     """``protect`` the VPC, subnets, route tables and gateway (a stack protects production)."""
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class AwsSpokeNetwork(pulumi.ComponentResource):
-    vpc: aws.ec2.Vpc
+    vpc_id: pulumi.Output[str]
     gateway: SpokeGateway
     route_table: aws.ec2.RouteTable
-    agent_subnet: aws.ec2.Subnet
-    pod_subnet: aws.ec2.Subnet | None
+    agent_subnet_id: pulumi.Output[str]
+    pod_subnet_id: pulumi.Output[str] | None
     gateway_private_ip: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: AwsSpokeNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(COMPONENT, name, None, opts)
-        self._prefix = args.name_prefix
-        self._tags = dict(args.tags)
-        self._protected = args.protect
-        self.vpc = aws.ec2.Vpc(
-            f"{self._prefix}-spoke",
+        self._name = name
+        self._args = args
+        self.vpc_id = self._vpc()
+        self.gateway = self._gateway()
+        self.gateway_private_ip = self.gateway.private_ip
+        self.route_table = self._route_table()
+        zone_a = args.availability_zones[0]
+        self.agent_subnet_id = self._workload_subnet(
+            naming.AGENT_SUBNET, args.agent_subnet_cidr, zone_a
+        )
+        self.pod_subnet_id = None
+        if args.pod_subnet_cidr is not None or naming.POD_SUBNET in args.existing_subnet_ids:
+            self.pod_subnet_id = self._workload_subnet(
+                naming.POD_SUBNET, args.pod_subnet_cidr, zone_a
+            )
+        self.register_outputs(
+            network_outputs(
+                {"vpcId": self.vpc_id, "routeTableId": self.route_table.id},
+                self.agent_subnet_id,
+                self.gateway_private_ip,
+                pod=self.pod_subnet_id,
+            )
+        )
+
+    def _vpc(self) -> pulumi.Output[str]:
+        args = self._args
+        if args.existing_vpc is not None:
+            return pulumi.Output.from_input(args.existing_vpc.id)
+        if args.cidr is None:
+            raise ValueError("AwsSpokeNetworkArgs: give cidr, or existing_vpc")
+        vpc = aws.ec2.Vpc(
+            f"{self._name}-vpc",
             cidr_block=args.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags=self._tagged("spoke"),
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.gateway = self._gateway(args)
-        self.gateway_private_ip = self.gateway.private_ip
-        self.route_table = self._route_table(args)
-        zone_a = args.availability_zones[0]
-        self.agent_subnet = self._workload_subnet(
-            naming.AGENT_SUBNET, args.agent_subnet_cidr, zone_a
-        )
-        self.pod_subnet = (
-            self._workload_subnet(naming.POD_SUBNET, args.pod_subnet_cidr, zone_a)
-            if args.pod_subnet_cidr
-            else None
-        )
-        outputs: dict[str, pulumi.Input[str]] = {
-            "vpcId": self.vpc.id,
-            "agentSubnetId": self.agent_subnet.id,
-            "routeTableId": self.route_table.id,
-            "gatewayPrivateIp": self.gateway_private_ip,
-        }
-        if self.pod_subnet is not None:
-            outputs["podSubnetId"] = self.pod_subnet.id
-        self.register_outputs(outputs)
+        vpc_id: pulumi.Output[str] = vpc.id
+        return vpc_id
 
-    def _gateway(self, args: AwsSpokeNetworkArgs) -> SpokeGateway:
-        """Public subnets with an internet route (Aviatrix gateways need one), then the gateway."""
-        prefix = self._prefix
+    def _internet_gateway(self) -> pulumi.Input[str]:
+        existing = self._args.existing_vpc
+        if existing is not None and existing.internet_gateway_id is not None:
+            return existing.internet_gateway_id
         igw = aws.ec2.InternetGateway(
-            f"{prefix}-igw",
-            vpc_id=self.vpc.id,
+            f"{self._name}-igw",
+            vpc_id=self.vpc_id,
             tags=self._tagged("igw"),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        igw_id: pulumi.Output[str] = igw.id
+        return igw_id
+
+    def _subnet(
+        self, role: str, cidr: pulumi.Input[str] | None, zone: pulumi.Input[str], **opts: object
+    ) -> pulumi.Output[str]:
+        """A subnet of the spoke, by role: the existing one, or a new one."""
+        existing = self._args.existing_subnet_ids.get(role)
+        if existing is not None:
+            return pulumi.Output.from_input(existing)
+        if cidr is None:
+            raise ValueError(f"AwsSpokeNetworkArgs: subnet {role!r} needs a CIDR or an id")
+        subnet = aws.ec2.Subnet(
+            f"{self._name}-{role}",
+            vpc_id=self.vpc_id,
+            cidr_block=cidr,
+            availability_zone=zone,
+            tags=self._tagged(role),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect, **opts),  # type: ignore[arg-type]
+        )
+        subnet_id: pulumi.Output[str] = subnet.id
+        return subnet_id
+
+    def _gateway(self) -> SpokeGateway:
+        """Public subnets with an internet route (Aviatrix gateways need one), then the gateway."""
+        args = self._args
         public_rt = aws.ec2.RouteTable(
-            f"{prefix}-public-rt",
-            vpc_id=self.vpc.id,
-            routes=[{"cidr_block": DEFAULT_ROUTE, "gateway_id": igw.id}],
+            f"{self._name}-public-rt",
+            vpc_id=self.vpc_id,
+            routes=[{"cidr_block": DEFAULT_ROUTE, "gateway_id": self._internet_gateway()}],
             tags=self._tagged("public-rt"),
             # The gateway's own way out: losing it takes every workload's egress with it.
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         zone_a, zone_b = args.availability_zones
         public = [(naming.GATEWAY_SUBNET, args.gateway_subnet_cidr, zone_a)]
-        if args.ha_gateway_subnet_cidr:
+        if args.ha_gateway_subnet_cidr is not None:
             public.append((naming.HA_GATEWAY_SUBNET, args.ha_gateway_subnet_cidr, zone_b))
-        gateway_ready: list[pulumi.Resource] = []
-        for role, cidr, zone in public:
-            subnet = aws.ec2.Subnet(
-                f"{prefix}-{role}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=zone,
-                tags=self._tagged(role),
-                opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
+        gateway_ready: list[pulumi.Resource] = [
+            aws.ec2.RouteTableAssociation(
+                f"{self._name}-{role}-rt",
+                subnet_id=self._subnet(role, cidr, zone),
+                route_table_id=public_rt.id,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            gateway_ready.append(
-                aws.ec2.RouteTableAssociation(
-                    f"{prefix}-{role}-rt",
-                    subnet_id=subnet.id,
-                    route_table_id=public_rt.id,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
+            for role, cidr, zone in public
+        ]
         gw = args.gateway
         return SpokeGateway(
-            gw.gateway_name,
+            f"{self._name}-gateway",
             SpokeGatewayArgs(
                 cloud=Cloud.AWS,
                 account_name=gw.account_name,
                 gateway_name=gw.gateway_name,
                 region=args.region,
                 size=gw.size,
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 subnet_cidr=args.gateway_subnet_cidr,
                 ha_subnet_cidr=args.ha_gateway_subnet_cidr if gw.ha else None,
                 transit_gateway=gw.transit_gateway,
                 tags=dict(args.tags),
                 depends_on=gateway_ready,
-                protect=self._protected,
+                protect=args.protect,
             ),
             pulumi.ResourceOptions(parent=self),
         )
 
-    def _route_table(self, args: AwsSpokeNetworkArgs) -> aws.ec2.RouteTable:
+    def _route_table(self) -> aws.ec2.RouteTable:
         """The private subnets' table: 0.0.0.0/0 to the gateway's interface (found by its private
         IP), or no default route at all (fail-closed) while the controller programs routes."""
+        args = self._args
         controller = args.gateway.routing is Routing.CONTROLLER
         routes: list[aws.ec2.RouteTableRouteArgs] = []
         if not controller:
-            filters = pulumi.Output.all(self.gateway_private_ip, self.vpc.id).apply(
+            filters = pulumi.Output.all(self.gateway_private_ip, self.vpc_id).apply(
                 lambda ip_vpc: [
                     aws.ec2.GetNetworkInterfaceFilterArgs(
                         name="addresses.private-ip-address", values=[ip_vpc[0]]
@@ -167,41 +222,32 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
                 aws.ec2.RouteTableRouteArgs(cidr_block=DEFAULT_ROUTE, network_interface_id=eni.id)
             )
         return aws.ec2.RouteTable(
-            f"{self._prefix}-egress-rt",
-            vpc_id=self.vpc.id,
+            f"{self._name}-egress-rt",
+            vpc_id=self.vpc_id,
             routes=routes,
             tags=self._tagged("egress-rt"),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=self._protected,
+                protect=args.protect,
                 ignore_changes=["routes"] if controller else None,
             ),
         )
 
     def _tagged(self, role: str) -> dict[str, str]:
         # Name tags are account-wide in the console, so they carry the stack prefix.
-        return {**self._tags, "Name": f"{self._prefix}-{role}"}
+        return {**self._args.tags, "Name": f"{self._args.name_prefix}-{role}"}
 
-    def _workload_subnet(self, role: str, cidr: str, zone: str) -> aws.ec2.Subnet:
-        name = f"{self._prefix}-{role}"
-        subnet = aws.ec2.Subnet(
-            name,
-            vpc_id=self.vpc.id,
-            cidr_block=cidr,
-            availability_zone=zone,
-            tags=self._tagged(role),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                protect=self._protected,
-                replace_on_changes=["cidrBlock"],
-                delete_before_replace=True,
-            ),
+    def _workload_subnet(
+        self, role: str, cidr: pulumi.Input[str] | None, zone: pulumi.Input[str]
+    ) -> pulumi.Output[str]:
+        subnet_id = self._subnet(
+            role, cidr, zone, replace_on_changes=["cidrBlock"], delete_before_replace=True
         )
         # Associated in the same `up`: the association is what gives the subnet its only way out.
         aws.ec2.RouteTableAssociation(
-            f"{name}-rt",
-            subnet_id=subnet.id,
+            f"{self._name}-{role}-rt",
+            subnet_id=subnet_id,
             route_table_id=self.route_table.id,
-            opts=pulumi.ResourceOptions(parent=self, protect=self._protected),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect),
         )
-        return subnet
+        return subnet_id

@@ -1,19 +1,49 @@
-"""What a spoke network needs to know to place its Aviatrix spoke gateway."""
+"""What a spoke network needs to know to place its Aviatrix spoke gateway, and the outputs
+every spoke network registers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import pulumi
 
 from ...config.schema import Routing
 
 
 @dataclass(frozen=True, kw_only=True)
 class GatewaySettings:
-    account_name: str
-    gateway_name: str
-    size: str
+    account_name: pulumi.Input[str]
+    """The controller's access account for the subscription or AWS account."""
+    gateway_name: pulumi.Input[str]
+    """The gateway's name on the controller (controller-wide: carry the stack's prefix)."""
+    size: pulumi.Input[str]
+    """Azure VM size (``Standard_D3_v2``) or EC2 instance type (``c5.xlarge``)."""
     ha: bool = False
-    transit_gateway: str | None = None
+    """Deploy an HA pair (Azure: in the same subnet; AWS: in ``ha_gateway_subnet_cidr``)."""
+    transit_gateway: pulumi.Input[str] | None = None
+    """Attach the spoke to this transit gateway."""
     routing: Routing = Routing.UDR
     """``udr``: workload default routes point at the gateway (lockable). ``controller``: they
     start fail-closed and the controller programs them; drift on them is ignored."""
+
+
+def network_outputs(
+    own: Mapping[str, pulumi.Input[str]],
+    agent_subnet_id: pulumi.Input[str],
+    gateway_private_ip: pulumi.Input[str],
+    *,
+    pod: pulumi.Input[str] | None = None,
+    private_endpoints: pulumi.Input[str] | None = None,
+) -> dict[str, pulumi.Input[str]]:
+    """The outputs a spoke network registers, the same keys on either cloud."""
+    outputs = {
+        **own,
+        "agentSubnetId": agent_subnet_id,
+        "gatewayPrivateIp": gateway_private_ip,
+    }
+    if pod is not None:
+        outputs["podSubnetId"] = pod
+    if private_endpoints is not None:
+        outputs["privateEndpointSubnetId"] = private_endpoints
+    return outputs
