@@ -33,6 +33,7 @@ from ..core.model import (
     WebGroup,
 )
 from ..core.platform import PlatformData, platform
+from ..core.versions import MIN_DECRYPT_CONTROLLER
 from . import firewallpolicy
 
 HTTPS = (PortRange(443, 443),)
@@ -281,10 +282,15 @@ def compile_rulebase(spec: Spec) -> Rulebase:
     for build in (*_BUILDERS, _after_band):
         build(d)
     # One priority space across both base rulesets, so the table reads 1..n top to bottom.
+    rules = (*_numbered(d.before, 1), *d.band, *_numbered(d.after, len(d.before) + 1))
+    if spec.controller.version_tuple[:2] < MIN_DECRYPT_CONTROLLER:
+        # Older controllers have no per-rule decryption setting: declare none, so the rules
+        # are ones the declared controller enforces (validation refuses what needs one).
+        rules = tuple(replace(r, decrypt_policy=None) for r in rules)
     return Rulebase(
         smart_groups=tuple(d.groups),
         web_groups=tuple(d.web_groups),
-        rules=(*_numbered(d.before, 1), *d.band, *_numbered(d.after, len(d.before) + 1)),
+        rules=rules,
         default_action=DefaultAction(Action(spec.egress.default_action.value)),
         firewall_policies=tuple(d.firewall_policies),
         threat_feed=spec.egress.threat_feed,

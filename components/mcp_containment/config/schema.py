@@ -18,7 +18,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from ..core.fqdn import DomainError, check_egress_domain
@@ -48,11 +48,46 @@ def _canonical_cidr(value: str) -> ipaddress.IPv4Network:
         raise ValueError(f"{value!r} is not a CIDR block") from exc
     if not isinstance(net, ipaddress.IPv4Network):
         raise ValueError(f"{value!r} is IPv6; only IPv4 spokes are supported")
-    if "/" not in value:
+    address, slash, _ = value.partition("/")
+    if not slash:
         raise ValueError(f"{value!r} has no prefix length; write it as {net.with_prefixlen}")
-    if str(net) != value:
+    if ipaddress.IPv4Address(address) != net.network_address:
         raise ValueError(f"{value!r} is not canonical (host bits set); write {net.with_prefixlen}")
+    if str(net) != value:
+        # Same network, other spelling: a zero-padded prefix such as /016.
+        raise ValueError(f"{value!r} is not canonical (zero-padded prefix); write {net}")
     return net
+
+
+def _strict_bool(value: object) -> bool:
+    # pydantic's lax mode reads 'yes', 'off', 1 and 0 as booleans: a quoted 'false' would
+    # silently turn a feature on or off. YAML's own true/false is the only spelling taken.
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a boolean; write true or false, unquoted")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_strict_bool)]
+"""A boolean key: YAML true/false only."""
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 address") from exc
+
+
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
+
+
+def _resource_id(value: str) -> str:
+    if not value or value != value.strip() or not value.isprintable():
+        raise ValueError(f"{value!r} is not a resource id (empty, spaces or control characters)")
+    return value
+
+
+ResourceId = Annotated[str, AfterValidator(_resource_id)]
 
 
 Cidr = Annotated[str, AfterValidator(lambda v: str(_canonical_cidr(v)))]
@@ -157,7 +192,7 @@ class PodIdentity(StrEnum):
 class Controller(_Model):
     version: Version
     account_name: str = Field(min_length=1)
-    owns_controller_wide: bool = False
+    owns_controller_wide: Flag = False
     """Exactly one stack per controller owns the default action rule and other singletons."""
 
     @property
@@ -185,7 +220,7 @@ class Network(_Model):
 
 class Gateway(_Model):
     size: str = Field(min_length=1)
-    ha: bool = False
+    ha: Flag = False
     transit_gateway: str | None = None
     name: str | None = None
     """Defaults to ``<environment>-mcp-spoke``."""
@@ -193,7 +228,7 @@ class Gateway(_Model):
 
 class ToolCalls(_Model):
     domains: tuple[EgressDomain, ...] = ()
-    decrypt: bool = False
+    decrypt: Flag = False
 
 
 class Egress(_Model):
@@ -226,7 +261,7 @@ class Egress(_Model):
 
 
 class Foundry(_Model):
-    enabled: bool = False
+    enabled: Flag = False
     account_name: str | None = None
     """AIServices account name; defaults to ``<environment>-foundry``."""
     project_name: str = "agents"
@@ -236,7 +271,7 @@ class Obot(_Model):
     chart_version: ChartVersion = "v0.21.0"
     namespace: Namespace = "obot-system"
     mcp_namespace: Namespace = "obot-mcp"
-    default_deny_all_egress: bool = True
+    default_deny_all_egress: Flag = True
     network_policy_provider_version: ChartVersion = "v0.0.1"
 
 
@@ -246,7 +281,7 @@ class K8sFirewall(_Model):
 
 
 class Kubernetes(_Model):
-    enabled: bool = False
+    enabled: Flag = False
     cluster_name: str | None = None
     cluster_id: str | None = None
     """EKS cluster ARN or AKS resource id, used to onboard the cluster into the controller."""
@@ -270,7 +305,7 @@ class Kubernetes(_Model):
 class McpServer(_Model):
     name: LabelValue
     egress_domains: tuple[EgressDomain, ...] = ()
-    deny_all_egress: bool = False
+    deny_all_egress: Flag = False
     pod_cidrs: tuple[Cidr, ...] = ()
     """Only with ``kubernetes.podIdentity: cidr``: the server's pod addresses."""
 
@@ -279,19 +314,19 @@ class Lock(_Model):
     """The committed network lock, written by ``containment lock``."""
 
     agent_subnet_cidr: Cidr
-    agent_subnet_id: str | None = None
+    agent_subnet_id: ResourceId | None = None
     """Known once deployed: ``containment lock --from-outputs`` records it."""
     routes: tuple[LockedRoute, ...] = ()
-    gateway_private_ip: str | None = None
-    capability_host_subnet: str | None = None
-    teardown_acknowledged: str | None = None
+    gateway_private_ip: IPv4 | None = None
+    capability_host_subnet: ResourceId | None = None
+    teardown_acknowledged: str | None = Field(default=None, min_length=1)
     """Set to a reason (ticket, date) to accept a network change that forces a Foundry teardown."""
 
 
 class LockedRoute(_Model):
-    address_prefix: str
-    next_hop_type: str
-    next_hop_ip_address: str | None = None
+    address_prefix: Cidr
+    next_hop_type: str = Field(min_length=1)
+    next_hop_ip_address: IPv4 | None = None
 
 
 Lock.model_rebuild()

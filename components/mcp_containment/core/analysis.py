@@ -26,8 +26,7 @@ from .model import (
     SmartGroup,
 )
 from .platform import platform
-
-MIN_DECRYPT_CONTROLLER = (8, 2)
+from .versions import MIN_DECRYPT_CONTROLLER
 
 
 class Severity(StrEnum):
