@@ -71,23 +71,23 @@ Flag = Annotated[bool, BeforeValidator(_strict_bool)]
 """A boolean key: YAML true/false only."""
 
 
-def _ipv4(value: str) -> str:
+def ipv4(value: str) -> str:
     try:
         return str(ipaddress.IPv4Address(value))
     except ValueError as exc:
         raise ValueError(f"{value!r} is not an IPv4 address") from exc
 
 
-IPv4 = Annotated[str, AfterValidator(_ipv4)]
+IPv4 = Annotated[str, AfterValidator(ipv4)]
 
 
-def _resource_id(value: str) -> str:
+def resource_id(value: str) -> str:
     if not value or value != value.strip() or not value.isprintable():
         raise ValueError(f"{value!r} is not a resource id (empty, spaces or control characters)")
     return value
 
 
-ResourceId = Annotated[str, AfterValidator(_resource_id)]
+ResourceId = Annotated[str, AfterValidator(resource_id)]
 
 
 Cidr = Annotated[str, AfterValidator(lambda v: str(_canonical_cidr(v)))]
