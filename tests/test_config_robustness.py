@@ -333,3 +333,11 @@ def test_an_aws_lock_takes_aws_subnet_ids() -> None:
     assert issues_of(raw) == []
     raw["lock"]["agentSubnetId"] = "/subscriptions/s/resourceGroups/g/providers/x"
     assert "not an AWS subnet id" in paths(raw)["lock.agentSubnetId"]
+
+
+def test_an_optional_section_written_as_null_means_its_defaults() -> None:
+    # Found by tests/test_fuzz.py: `mcp-containment:egress:` with nothing under it passed
+    # validation, then failed building the Spec (a traceback from `validate`).
+    raw = raw_stack("foundry-dev")
+    raw["egress"] = None
+    assert validate(raw).egress.mode.value == "monitor"

@@ -550,6 +550,8 @@ def _print_replay(doc: dict[str, Any]) -> None:
     )
     for bad in doc["badLineSamples"]:
         typer.echo(f"  line {bad['line']}: {_safe(bad['reason'])}")
+    if doc["incomplete"]:
+        typer.echo(f"  the log ends early, at {_safe(doc['incomplete'])}")
     if doc["disagreements"]:
         typer.echo(
             f"  {doc['disagreements']} flow(s) logged with another action than this stack "

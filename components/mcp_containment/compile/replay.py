@@ -29,7 +29,15 @@ from typing import Any, TypeVar
 from ..config.schema import Spec
 from ..core import fqdn, names
 from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
-from ..core.flowlog import Flow, LogError, Progress, parse_flow, read_records, shown
+from ..core.flowlog import (
+    Flow,
+    LogError,
+    LogStreamError,
+    Progress,
+    parse_flow,
+    read_records,
+    shown,
+)
 from ..core.groups import Endpoint
 from ..core.model import Action, Protocol, Rule, Rulebase
 from .flows import resolve_source
@@ -140,6 +148,8 @@ class ReplayReport:
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     changes: dict[str, RuleChange] = field(default_factory=dict)
     suggestions: dict[str, Suggestion] = field(default_factory=dict)
+    incomplete: str | None = None
+    """Why the log stopped being readable before its end (corrupt or truncated gzip)."""
     suggestion_entries: int = 0
     suggestions_omitted: int = 0
     """Entries beyond SUGGESTION_CAP: counted, not kept (memory stays flat)."""
@@ -163,6 +173,7 @@ class ReplayReport:
             "disagreements": self.disagreements,
             "badLines": self.bad_lines,
             "badLineSamples": [{"line": n, "reason": r} for n, r in self.bad_samples],
+            "incomplete": self.incomplete,
             "rules": [c.to_json() for c in self._ordered_changes()],
             "suggestions": [s.to_json() for _, s in sorted(self.suggestions.items())],
             "suggestionsOmitted": self.suggestions_omitted,
@@ -295,6 +306,8 @@ def replay(
     for number, record in records:
         if isinstance(record, LogError):
             report.bad(number, str(record))
+            if isinstance(record, LogStreamError):
+                report.incomplete = f"line {number}: {record}"
             continue
         try:
             flow = parse_flow(record)

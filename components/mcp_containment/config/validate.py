@@ -488,7 +488,8 @@ def validate(raw: Mapping[str, Any]) -> Spec:
             issues.extend(check(parsed))
     if issues:
         raise SpecError(issues)
-    return Spec.model_validate(dict(raw))
+    # An optional section written as null (`egress:` with nothing under it) means its defaults.
+    return Spec.model_validate({k: v for k, v in raw.items() if v is not None})
 
 
 def issues_of(raw: Mapping[str, Any]) -> list[Issue]:
