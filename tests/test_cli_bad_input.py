@@ -78,6 +78,10 @@ BAD_STACKS: dict[str, tuple[Callable[[Path], Path], str]] = {
         _file(_stack_text().replace("ha: true", "ha: 'yes'")),
         "gateway.ha",
     ),
+    "defaultAction on a stack that does not own it": (
+        _file(_stack_text("foundry-dev").replace("defaultAction: DENY", "defaultAction: PERMIT")),
+        "egress.defaultAction",
+    ),
     "foundry on 8.1": (
         _file(_stack_text().replace('version: "8.2.1"', 'version: "8.1"')),
         "controller.version",

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from mcp_containment.cli import app
 from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.load import load_file, parse_stack_text, validate_config
 from mcp_containment.config.validate import SpecError, issues_of, validate
@@ -341,3 +343,13 @@ def test_an_optional_section_written_as_null_means_its_defaults() -> None:
     raw = raw_stack("foundry-dev")
     raw["egress"] = None
     assert validate(raw).egress.mode.value == "monitor"
+
+
+def test_validate_and_check_agree_on_a_kubernetes_stack_on_8_1(tmp_path: Path) -> None:
+    # Once: validate passed, then check failed on the library's own decryption settings.
+    path = tmp_path / "Pulumi.aks81.yaml"
+    text = (STACKS_DIR / "Pulumi.obot-aks.yaml").read_text()
+    path.write_text(text.replace('version: "8.2.1"', 'version: "8.1.3"'))
+    for command in ("validate", "check"):
+        result = CliRunner().invoke(app, [command, "--config", str(path)])
+        assert result.exit_code == 0, result.output

@@ -102,6 +102,11 @@ def test_every_byte_outside_the_lock_is_kept(tmp_path: Path) -> None:
     width survive; the only difference is the inserted lock block."""
     text = (STACKS_DIR / "Pulumi.foundry-prod.yaml").read_text()
     text = text.replace("accountName: azure-prod", "accountName: 'azure-prod'  # quoted")
+    # The old ruamel round-trip folded long values at 80 columns: this one keeps its line.
+    text = text.replace(
+        "  azure-native:location: eastus\n",
+        '  azure-native:location: eastus\n  azure-native:clientId: "' + "c" * 150 + '"\n',
+    )
     text = text.replace(
         "  mcp-containment:foundry:", "  # Foundry: " + "x" * 300 + "\n  mcp-containment:foundry:"
     )
