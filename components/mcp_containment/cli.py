@@ -52,7 +52,7 @@ class _Group(TyperGroup):
             emit_json(_invalid([_usage_issue(exc)]))
             sys.exit(EXIT_INVALID)
         except typer.Abort:
-            sys.exit(EXIT_VIOLATIONS)
+            sys.exit(1)  # click's own code for an abort (Ctrl-C at a prompt)
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
 

@@ -98,9 +98,10 @@ def _text(field: str, value: Any, limit: int) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
         raise LogError(f"{field}: longer than {limit} characters")
+    text = text.strip()
     if not text.isprintable():
         raise LogError(f"{field}: {shown(text)} contains control characters")
-    return text.strip()
+    return text
 
 
 def parse_flow(row: Mapping[str, Any]) -> Flow:
@@ -125,7 +126,7 @@ def parse_flow(row: Mapping[str, Any]) -> Flow:
     else:
         if raw_port is None or raw_port == "":
             raise LogError("port: missing")
-        text = str(raw_port)
+        text = str(raw_port).strip()
         port = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else 0
         if not 0 < port < 65536:
             raise LogError(f"port: {shown(raw_port)} is not a port (1-65535)")
