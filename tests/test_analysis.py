@@ -258,7 +258,8 @@ def test_decryption_scope() -> None:
     p = edit(policy("foundry-prod"), "allow-aca-fqdn", decrypt_policy=Decrypt.ALLOWED)
     assert Code.ACA_DECRYPTED in codes(p)
     assert [f.rule for f in findings(p, Code.DECRYPT_OUTSIDE_TOOL_CALLS)] == ["allow-aca-fqdn"]
-    old = policy("foundry-prod", controller__version="8.1.3", skip_version_validation=True)
+    # Validation refuses Foundry on 8.1; a program that declares the rules itself is caught here.
+    old = replace(policy("foundry-prod"), controller_version=(8, 1, 3))
     assert Code.DECRYPT_NEEDS_CONTROLLER_8_2 in codes(old, Severity.ERROR)
     assert Code.DECRYPT_NEEDS_CONTROLLER_8_2 not in codes(policy("foundry-prod"))
 

@@ -59,7 +59,8 @@ def test_a_controller_the_pinned_provider_refuses_is_refused_with_the_way_out() 
 
 
 def test_skip_version_validation_is_read_from_the_stack_file(tmp_path: Path) -> None:
-    doc = yaml.safe_load((STACKS_DIR / "Pulumi.foundry-dev.yaml").read_text())
+    # A Kubernetes stack: Foundry needs 8.2 whatever the provider's check says.
+    doc = yaml.safe_load((STACKS_DIR / "Pulumi.obot-eks.yaml").read_text())
     doc["config"]["mcp-containment:controller"]["version"] = "8.1.4"
     path = tmp_path / "Pulumi.dev.yaml"
     path.write_text(yaml.safe_dump(doc))

@@ -125,8 +125,11 @@ def _threat_after_permit() -> tuple[Spec, Capture]:
 
 
 def _old_controller() -> tuple[Spec, Capture]:
-    # A controller the pinned provider refuses, deployed with aviatrix:skipVersionValidation.
-    return planned_spec("foundry-prod", controller__version="8.1.4", skip_version_validation=True)
+    # Validation refuses Foundry on 8.1 (the ACA permits need a per-rule setting); the pack
+    # still catches a program that declares such rules for a stack that says 8.1.
+    spec, capture = example("foundry-prod")
+    old = spec.controller.model_copy(update={"version": "8.1.4"})
+    return spec.model_copy(update={"controller": old}), capture
 
 
 def _unlogged() -> tuple[Spec, Capture]:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from mcp_containment.cli import app
 from mcp_containment.compile.replay import LogError, parse_flow, replay, replay_file
 from mcp_containment.config.load import load_file
+from mcp_containment.core.flowlog import LogFormatError
 
 from .helpers import STACKS_DIR
 
@@ -84,14 +85,16 @@ def test_csv_with_the_same_columns() -> None:
     assert s["add"] == ["pypi.org"]
 
 
-def test_csv_without_required_columns_is_one_bad_line(tmp_path: Path) -> None:
+def test_csv_without_required_columns_is_not_a_flow_log(tmp_path: Path) -> None:
+    # Once one bad line and exit 0; a header that names none of the columns, or lacks
+    # required ones, means nothing in the file can be replayed.
     log = tmp_path / "flows.csv"
+    log.write_text("timestamp,src,dst\n2026-11-20T10:00:00Z,10.30.1.10,pypi.org\n")
+    with pytest.raises(LogFormatError, match="CSV header lacks source, port, protocol"):
+        report_of(log)
     log.write_text("time,src,dst\n2026-11-20T10:00:00Z,10.30.1.10,pypi.org\n")
-    doc = report_of(log)
-    assert doc["flows"] == 0 and doc["badLines"] == 1
-    assert (
-        "CSV header lacks timestamp, source, port, protocol" in doc["badLineSamples"][0]["reason"]
-    )
+    with pytest.raises(LogFormatError, match="neither a JSON object nor a CSV header"):
+        report_of(log)
 
 
 def test_node_flows_are_grouped_under_their_smartgroup() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import sys
 import typing
 from collections.abc import Callable
@@ -19,13 +20,62 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from . import __version__
 from .config.load import load_file, stack_file
 from .config.schema import Spec
 from .config.validate import Issue, SpecError
 
+if typing.TYPE_CHECKING:
+    from .config.lock import LockPlan
+
+
+class _Group(TyperGroup):
+    """Usage errors (a missing option, ``--port 443.0``, an unknown flag) keep the contract of
+    every other bad input: exit 2 and, under ``--json``, JSON on stdout instead of a box."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except typer.TyperException as exc:  # typer's own click: UsageError, BadParameter, ...
+            emit_json(_invalid([_usage_issue(exc)]))
+            sys.exit(EXIT_INVALID)
+        except typer.Abort:
+            sys.exit(1)  # click's own code for an abort (Ctrl-C at a prompt)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _usage_issue(exc: typer.TyperException) -> Issue:
+    """The option or argument a usage error is about, and click's own message."""
+    param = getattr(exc, "param", None)
+    hint = getattr(exc, "param_hint", None)
+    if isinstance(param, TyperOption) and param.opts:
+        where = param.opts[0]
+    elif param is not None:
+        where = str(getattr(param, "name", "") or "argument").upper()  # an argument: LOG
+    elif getattr(exc, "option_name", None):
+        where = str(exc.option_name)  # type: ignore[attr-defined]
+    elif isinstance(hint, str):
+        where = hint.strip("'\"")
+    else:
+        where = "usage"
+    format_message = getattr(exc, "format_message", None)
+    return Issue(where, format_message() if callable(format_message) else str(exc))
+
+
 app = typer.Typer(
+    cls=_Group,
     name="containment",
     help="Egress containment for MCP servers and AI agents: offline plan, check and simulation.",
     no_args_is_help=True,
@@ -50,6 +100,9 @@ StacksDirOpt = Annotated[
 ]
 
 
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """The stack a command works on, and how it reports."""
@@ -64,6 +117,11 @@ class Target:
         if (self.stack is None) == (self.config is None):
             fail(
                 [Issue("--stack/--config", "give exactly one of --stack NAME or --config FILE")],
+                self.as_json,
+            )
+        if self.stack is not None and not _STACK_NAME.fullmatch(self.stack):
+            fail(
+                [Issue("--stack", f"{self.stack!r} is not a stack name (letters, digits, -_.)")],
                 self.as_json,
             )
         return (
@@ -137,11 +195,13 @@ def emit_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
 
 
+def _invalid(issues: list[Issue]) -> dict[str, Any]:
+    return {"valid": False, "errors": [{"path": i.path, "message": i.message} for i in issues]}
+
+
 def fail(issues: list[Issue], as_json: bool) -> NoReturn:
     if as_json:
-        emit_json(
-            {"valid": False, "errors": [{"path": i.path, "message": i.message} for i in issues]}
-        )
+        emit_json(_invalid(issues))
     else:
         typer.echo(f"invalid: {len(issues)} problem(s)", err=True)
         for issue in issues:
@@ -166,13 +226,30 @@ def validate(target: Target) -> None:
     typer.echo(f"valid: {spec.environment} on {spec.cloud.value}, {kind}")
 
 
+def _port(value: Any) -> int:
+    """An integer port, 1-65535: click's INT would read ``443.0`` as 443."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    else:
+        raise typer.BadParameter(
+            f"{value!r} is not a port number (an integer 1-65535)", param_hint="'--port'"
+        )
+    if not 0 < number < 65536:
+        raise typer.BadParameter(f"{value!r} is out of range (1-65535)", param_hint="'--port'")
+    return number
+
+
 @app.command()
 @stack_command
 def simulate(
     target: Target,
     src: Annotated[str, typer.Option("--src", help="IPv4, group:NAME or pod:NAMESPACE/SERVER.")],
     dst: Annotated[str, typer.Option("--dst", help="FQDN, IPv4 or svctag:TAG.")],
-    port: Annotated[int, typer.Option("--port", help="Destination port.")] = 443,
+    port: Annotated[
+        int, typer.Option("--port", help="Destination port (1-65535).", parser=_port)
+    ] = 443,
     protocol: Annotated[str, typer.Option("--protocol", help="tcp, udp or icmp.")] = "tcp",
 ) -> None:
     """First-match verdict for one flow over the whole layered rulebase, with its audit record."""
@@ -198,12 +275,13 @@ def simulate(
 def _table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
     from rich.console import Console  # noqa: PLC0415 - only people-facing output needs rich
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # Text: no markup read from the cells
     Console().print(table)
 
 
@@ -266,18 +344,56 @@ def plan(target: Target) -> None:
 
 
 def _policy_config_layer(path: Path, as_json: bool) -> dict[str, Any]:
+    from .config.files import read_text  # noqa: PLC0415
     from .crossguard.policy_config import unknown_policies  # noqa: PLC0415
 
     try:
-        extra = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        fail([Issue("--policy-config", str(exc))], as_json)
+        extra = json.loads(read_text(path, "policy config file"))
+    except SpecError as exc:
+        fail(exc.issues, as_json)
+    except ValueError as exc:
+        fail([Issue("--policy-config", f"{path}: not JSON ({exc})")], as_json)
     if not isinstance(extra, dict):
         fail([Issue("--policy-config", "must be a JSON object")], as_json)
     unknown = unknown_policies([extra])
     if unknown:
         fail([Issue("--policy-config", f"unknown policies: {', '.join(unknown)}")], as_json)
     return extra
+
+
+def _policy_config_issues(layers: list[dict[str, Any]]) -> list[Issue]:
+    """The merged config against each policy's config schema, as the Pulumi CLI checks it
+    before a preview; a lock must also be one `containment lock` could have written."""
+    import jsonschema  # noqa: PLC0415
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from .config.schema import Lock  # noqa: PLC0415
+    from .crossguard.policies import POLICIES  # noqa: PLC0415
+    from .crossguard.policy_config import merge_config  # noqa: PLC0415
+
+    try:
+        merged = merge_config(layers)
+    except ValueError as exc:
+        return [Issue("--policy-config", str(exc))]
+    issues: list[Issue] = []
+    for policy in POLICIES:
+        props = merged[policy.name].properties
+        schema = {"type": "object", "properties": dict(policy.config)}
+        for err in jsonschema.Draft7Validator(schema).iter_errors(props):
+            where = ".".join(map(str, [policy.name, *err.path]))
+            issues.append(Issue("--policy-config", f"{where}: {err.message}"))
+        if "lock" in policy.config and isinstance(props.get("lock"), dict) and props["lock"]:
+            try:
+                Lock.model_validate(props["lock"])
+            except ValidationError as exc:
+                issues += [
+                    Issue(
+                        "--policy-config",
+                        f"{policy.name}.lock.{'.'.join(map(str, e['loc']))}: {e['msg']}",
+                    )
+                    for e in exc.errors()
+                ]
+    return issues
 
 
 @app.command()
@@ -299,6 +415,9 @@ def check(
     layers: list[dict[str, Any]] = [stack_facts(spec)]
     if policy_config is not None:
         layers.append(_policy_config_layer(policy_config, target.as_json))
+        issues = _policy_config_issues(layers)
+        if issues:
+            fail(issues, target.as_json)
     try:
         violations = run_check(run_plan(spec), layers)
     except ValueError as exc:
@@ -334,26 +453,52 @@ def lock(
         typer.Option("--from-outputs", help="`pulumi stack output --json` of the deployed stack."),
     ] = None,
 ) -> None:
-    """Write the network lock into the stack file (comments are kept)."""
-    from .config.lock import build_lock, lock_document, read_outputs, write_lock  # noqa: PLC0415
+    """Write the network lock into the stack file: validated first, atomically, every byte
+    outside the lock kept."""
+    from .config.files import write_atomic  # noqa: PLC0415
+    from .config.lock import (  # noqa: PLC0415
+        deployed_values,
+        plan_lock,
+        read_outputs,
+        render_locked_file,
+    )
 
     spec = target.spec()
-    outputs: dict[str, Any] = {}
-    if from_outputs is not None:
-        try:
-            outputs = read_outputs(from_outputs)
-        except (OSError, ValueError) as exc:
-            fail([Issue("--from-outputs", str(exc))], target.as_json)
-    new_lock = build_lock(spec, outputs)
-    write_lock(target.path, new_lock)
-    target.spec()  # the file must still validate
-    doc = lock_document(new_lock)
+    try:
+        outputs = read_outputs(from_outputs) if from_outputs is not None else {}
+        planned = plan_lock(spec, deployed_values(outputs))
+        data = render_locked_file(target.path, planned.lock)
+    except SpecError as exc:
+        fail(exc.issues, target.as_json)
+    try:
+        write_atomic(target.path, data)
+    except OSError as exc:
+        reason = f"could not be written ({exc.strerror or exc}); it is unchanged"
+        fail([Issue(str(target.path), reason)], target.as_json)
+    _print_lock(target, planned)
+
+
+def _print_lock(target: Target, planned: LockPlan) -> None:
+    from .config.lock import lock_document  # noqa: PLC0415
+
+    doc = lock_document(planned.lock)
     if target.as_json:
-        emit_json({"stackFile": str(target.path), "lock": doc})
+        emit_json(
+            {
+                "stackFile": str(target.path),
+                "lock": doc,
+                "carried": list(planned.carried),
+                "dropped": list(planned.dropped),
+            }
+        )
         return
     typer.echo(f"locked {target.path}:")
     for key, value in doc.items():
         typer.echo(f"  {key}: {value}")
+    if planned.carried:
+        typer.echo(f"  kept from the existing lock: {', '.join(planned.carried)}")
+    if planned.dropped:
+        typer.echo(f"  no longer locked (teardown acknowledged): {', '.join(planned.dropped)}")
     missing = [k for k in ("agentSubnetId", "gatewayPrivateIp") if k not in doc]
     if missing:
         typer.echo(
@@ -371,24 +516,41 @@ def replay(
     ],
 ) -> None:
     """Replay recorded flows as if every rule were enforced: what promotion would cut."""
-    from .compile.replay import replay_file  # noqa: PLC0415
-
     spec = target.spec()
     if not log.is_file():
         fail([Issue("LOG", f"{log} is not a readable file")], target.as_json)
-    if target.as_json or not sys.stderr.isatty():
-        report = replay_file(spec, log)
-    else:
-        from rich.progress import Progress  # noqa: PLC0415 - a bar only for people
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"replaying {log.name}", total=log.stat().st_size)
-            report = replay_file(spec, log, lambda done: bar.update(task, completed=done))
-    doc = report.to_json()
+    doc = _replay_report(spec, log, target.as_json)
     if target.as_json:
         emit_json(doc)
         return
     _print_replay(doc)
+
+
+def _replay_report(spec: Spec, log: Path, as_json: bool) -> dict[str, Any]:
+    from .compile.replay import replay_file  # noqa: PLC0415
+    from .core.flowlog import LogFormatError  # noqa: PLC0415
+
+    try:
+        if as_json or not sys.stderr.isatty():
+            return replay_file(spec, log).to_json()
+        from rich.progress import Progress  # noqa: PLC0415 - a bar only for people
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"replaying {_safe(log.name)}", total=log.stat().st_size)
+            return replay_file(spec, log, lambda done: bar.update(task, completed=done)).to_json()
+    except LogFormatError as exc:
+        fail([Issue("LOG", f"{log}: {exc}")], as_json)
+    except OSError as exc:
+        fail([Issue("LOG", f"{log}: cannot be read ({exc.strerror or exc})")], as_json)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def _safe(text: Any) -> str:
+    """Text from a log, made inert for a terminal: control characters (escape sequences, OSC
+    titles, cursor moves, bidi overrides) are shown as escapes, never sent."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
 
 
 def _print_replay(doc: dict[str, Any]) -> None:
@@ -397,7 +559,9 @@ def _print_replay(doc: dict[str, Any]) -> None:
         f"promotion, {doc['unchanged']} keep their verdict; {doc['badLines']} bad line(s)"
     )
     for bad in doc["badLineSamples"]:
-        typer.echo(f"  line {bad['line']}: {bad['reason']}")
+        typer.echo(f"  line {bad['line']}: {_safe(bad['reason'])}")
+    if doc["incomplete"]:
+        typer.echo(f"  the log ends early, at {_safe(doc['incomplete'])}")
     if doc["disagreements"]:
         typer.echo(
             f"  {doc['disagreements']} flow(s) logged with another action than this stack "
@@ -421,15 +585,17 @@ def _print_replay(doc: dict[str, Any]) -> None:
             ],
         )
     for s in doc["suggestions"]:
-        typer.echo(f"{s['workload']}: add to {s['configKey']}:")
+        typer.echo(f"{_safe(s['workload'])}: add to {s['configKey']}:")
         for domain in s["add"]:
-            typer.echo(f"  - {domain}")
+            typer.echo(f"  - {_safe(domain)}")
         for u in s["unsuggestable"]:
-            typer.echo(f"  ! {u['destination']}: {u['reason']}")
+            typer.echo(f"  ! {_safe(u['destination'])}: {_safe(u['reason'])}")
+    if doc["suggestionsOmitted"]:
+        typer.echo(f"  ({doc['suggestionsOmitted']} more entries not listed: memory cap)")
 
 
 def _count(capped: dict[str, Any]) -> str:
-    shown = ", ".join(capped["sample"][:3])
+    shown = ", ".join(_safe(v) for v in capped["sample"][:3])
     more = "+" if capped["atLeast"] else ""
     return f"{capped['count']}{more} ({shown}{', ...' if capped['count'] > 3 else ''})"
 

@@ -29,7 +29,15 @@ from typing import Any, TypeVar
 from ..config.schema import Spec
 from ..core import fqdn, names
 from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
-from ..core.flowlog import Flow, LogError, Progress, parse_flow, read_records
+from ..core.flowlog import (
+    Flow,
+    LogError,
+    LogStreamError,
+    Progress,
+    parse_flow,
+    read_records,
+    shown,
+)
 from ..core.groups import Endpoint
 from ..core.model import Action, Protocol, Rule, Rulebase
 from .flows import resolve_source
@@ -42,6 +50,8 @@ LISTED = 20
 """How many distinct sources/destinations a report lists per rule (sorted)."""
 _CACHE_LIMIT = 20_000
 """Entries per resolution cache (sources, destinations); cleared when full."""
+SUGGESTION_CAP = 20_000
+"""Allowlist entries (suggested or not) kept over all workloads; beyond it they are counted."""
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -138,6 +148,11 @@ class ReplayReport:
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     changes: dict[str, RuleChange] = field(default_factory=dict)
     suggestions: dict[str, Suggestion] = field(default_factory=dict)
+    incomplete: str | None = None
+    """Why the log stopped being readable before its end (corrupt or truncated gzip)."""
+    suggestion_entries: int = 0
+    suggestions_omitted: int = 0
+    """Entries beyond SUGGESTION_CAP: counted, not kept (memory stays flat)."""
 
     @property
     def changed(self) -> int:
@@ -158,8 +173,10 @@ class ReplayReport:
             "disagreements": self.disagreements,
             "badLines": self.bad_lines,
             "badLineSamples": [{"line": n, "reason": r} for n, r in self.bad_samples],
+            "incomplete": self.incomplete,
             "rules": [c.to_json() for c in self._ordered_changes()],
             "suggestions": [s.to_json() for _, s in sorted(self.suggestions.items())],
+            "suggestionsOmitted": self.suggestions_omitted,
         }
 
     def _ordered_changes(self) -> list[RuleChange]:
@@ -196,8 +213,10 @@ class Replayer:
         self.spec = spec
         self.rulebase = rulebase or compile_rulebase(spec)
         self.ev = Evaluator(self.rulebase)
-        self._sources: dict[str, _Source | LogError] = {}
-        self._destinations: dict[tuple[str | None, str | None], PreparedDestination | LogError] = {}
+        # A refusal is cached as its message, never as an exception: re-raising one object
+        # grows its traceback with every raise (memory would grow with every repeated bad line).
+        self._sources: dict[str, _Source | str] = {}
+        self._destinations: dict[tuple[str | None, str | None], PreparedDestination | str] = {}
 
     def outcome(self, flow: Flow) -> _Outcome:
         src = self._sources.get(flow.source)
@@ -210,29 +229,29 @@ class Replayer:
                 (flow.destination, flow.destination_ip),
                 self._destination(flow.destination, flow.destination_ip),
             )
-        if isinstance(src, LogError):
-            raise src
-        if isinstance(dst, LogError):
-            raise dst
+        if isinstance(src, str):
+            raise LogError(src)
+        if isinstance(dst, str):
+            raise LogError(dst)
         idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
         return _Outcome(idx, src.workload, src.config_key)
 
-    def _source(self, text: str) -> _Source | LogError:
+    def _source(self, text: str) -> _Source | str:
         try:
             ep = resolve_source(self.spec, self.rulebase, text)
         except FlowError as exc:
-            return LogError(str(exc))
+            return str(exc)
         prepared = self.ev.prepare_source(ep)
         workload, key = self._workload(ep, prepared.mask)
         return _Source(prepared, workload, key)
 
-    def _destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | LogError:
+    def _destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
         ip = None
         if ip_text is not None:
             try:
                 ip = IPv4Address(ip_text)
             except ValueError:
-                return LogError(f"destinationIp: {ip_text!r} is not an IPv4 address")
+                return f"destinationIp: {shown(ip_text)} is not an IPv4 address"
         return self.ev.prepare_destination(Endpoint(identity=host or str(ip), ip=ip, host=host))
 
     def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
@@ -291,6 +310,8 @@ def replay(
     for number, record in records:
         if isinstance(record, LogError):
             report.bad(number, str(record))
+            if isinstance(record, LogStreamError):
+                report.incomplete = f"line {number}: {record}"
             continue
         try:
             flow = parse_flow(record)
@@ -322,32 +343,48 @@ def replay(
     return report
 
 
-def _suggest(report: ReplayReport, out: _Outcome, flow: Flow, rule: Rule) -> None:
-    s = report.suggestions.get(out.workload)
-    if s is None:
-        s = report.suggestions[out.workload] = Suggestion(out.workload, out.config_key)
+def _unsuggestable(flow: Flow, rule: Rule) -> tuple[str, str] | None:
+    """(entry, reason) when no allowlist entry can keep this flow working."""
     if names.THREAT_GROUP in rule.dst:
-        s.unsuggestable[flow.destination or str(flow.destination_ip)] = (
+        return flow.destination or str(flow.destination_ip), (
             "listed by threat intelligence: never allowlisted; investigate the workload"
         )
-        return
     if flow.destination is None:
-        s.unsuggestable[str(flow.destination_ip)] = (
+        return str(flow.destination_ip), (
             "bare IP: the flow carried no hostname, and a WebGroup entry only matches SNI"
         )
-        return
     if flow.protocol is not Protocol.TCP or flow.port != 443:
-        s.unsuggestable[f"{flow.destination}:{flow.port}/{flow.protocol.value.lower()}"] = (
+        return f"{flow.destination}:{flow.port}/{flow.protocol.value.lower()}", (
             "allowlist entries permit TCP/443 only; this flow needs a rule of its own"
         )
+    if "*" in flow.destination:
+        return flow.destination, (
+            "the SNI is a pattern: a workload picks its own SNI, so only names seen in full "
+            "are suggested"
+        )
+    return None
+
+
+def _suggest(report: ReplayReport, out: _Outcome, flow: Flow, rule: Rule) -> None:
+    s = report.suggestions.get(out.workload)
+    refused = _unsuggestable(flow, rule)
+    entry = refused[0] if refused is not None else flow.destination or ""
+    if s is not None and (entry in s.unsuggestable or (refused is None and entry in s.add.values)):
         return
-    if flow.destination in s.add.values or flow.destination in s.unsuggestable:
+    if report.suggestion_entries >= SUGGESTION_CAP:
+        report.suggestions_omitted += 1
+        return
+    if s is None:
+        s = report.suggestions[out.workload] = Suggestion(out.workload, out.config_key)
+    report.suggestion_entries += 1
+    if refused is not None:
+        s.unsuggestable[entry] = refused[1]
         return
     try:
         # The same rules the config applies to egressDomains: what we suggest, it accepts.
-        s.add.add(fqdn.check_egress_domain(flow.destination))
+        s.add.add(fqdn.check_egress_domain(entry))
     except fqdn.DomainError as exc:
-        s.unsuggestable[flow.destination] = str(exc)
+        s.unsuggestable[entry] = str(exc)
 
 
 def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> ReplayReport:

@@ -38,6 +38,7 @@ from ..core.model import (
 )
 from ..core.obot import remote_host
 from ..core.platform import PlatformData, platform
+from ..core.versions import MIN_DECRYPT_CONTROLLER
 from . import catalog, firewallpolicy
 
 HTTPS = (PortRange(443, 443),)
@@ -325,10 +326,15 @@ def compile_rulebase(spec: Spec) -> Rulebase:
         build(d)
     # One priority space across the base rulesets, so the table reads 1..n top to bottom.
     base = _numbered([*d.before, *d.terminal], 1)
+    rules = in_evaluation_order([*base, *d.band])
+    if spec.controller.version_tuple[:2] < MIN_DECRYPT_CONTROLLER:
+        # Older controllers have no per-rule decryption setting: declare none, so the rules
+        # are ones the declared controller enforces (validation refuses what needs one).
+        rules = tuple(replace(r, decrypt_policy=None) for r in rules)
     return Rulebase(
         smart_groups=tuple(d.groups),
         web_groups=tuple(d.web_groups),
-        rules=in_evaluation_order([*base, *d.band]),
+        rules=rules,
         default_action=DefaultAction(Action(spec.egress.default_action.value)),
         firewall_policies=tuple(d.firewall_policies),
         threat_feed=spec.egress.threat_feed,

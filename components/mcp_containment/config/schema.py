@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from ..core.fqdn import DomainError, check_egress_domain
@@ -51,11 +51,46 @@ def _canonical_cidr(value: str) -> ipaddress.IPv4Network:
         raise ValueError(f"{value!r} is not a CIDR block") from exc
     if not isinstance(net, ipaddress.IPv4Network):
         raise ValueError(f"{value!r} is IPv6; only IPv4 spokes are supported")
-    if "/" not in value:
+    address, slash, _ = value.partition("/")
+    if not slash:
         raise ValueError(f"{value!r} has no prefix length; write it as {net.with_prefixlen}")
-    if str(net) != value:
+    if ipaddress.IPv4Address(address) != net.network_address:
         raise ValueError(f"{value!r} is not canonical (host bits set); write {net.with_prefixlen}")
+    if str(net) != value:
+        # Same network, other spelling: a zero-padded prefix such as /016.
+        raise ValueError(f"{value!r} is not canonical (zero-padded prefix); write {net}")
     return net
+
+
+def _strict_bool(value: object) -> bool:
+    # pydantic's lax mode reads 'yes', 'off', 1 and 0 as booleans: a quoted 'false' would
+    # silently turn a feature on or off. YAML's own true/false is the only spelling taken.
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a boolean; write true or false, unquoted")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_strict_bool)]
+"""A boolean key: YAML true/false only."""
+
+
+def ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 address") from exc
+
+
+IPv4 = Annotated[str, AfterValidator(ipv4)]
+
+
+def resource_id(value: str) -> str:
+    if not value or value != value.strip() or not value.isprintable():
+        raise ValueError(f"{value!r} is not a resource id (empty, spaces or control characters)")
+    return value
+
+
+ResourceId = Annotated[str, AfterValidator(resource_id)]
 
 
 Cidr = Annotated[str, AfterValidator(lambda v: str(_canonical_cidr(v)))]
@@ -228,7 +263,7 @@ the name limit in :mod:`mcp_containment.config.validate`)."""
 class Controller(_Model):
     version: Version
     account_name: str = Field(min_length=1)
-    owns_controller_wide: bool = False
+    owns_controller_wide: Flag = False
     """Exactly one stack per controller owns the controller-wide objects: the DCF switch, the
     default action and the policy tree at the controller's Terraform attachment points."""
     name_prefix: NamePrefix | None = None
@@ -238,7 +273,7 @@ class Controller(_Model):
     """Owner only: the name prefixes of the other stacks on this controller. Each gets its own
     attachment point under every Terraform attachment point, evaluated in this order after the
     owner's own."""
-    after_kubernetes_point: bool = False
+    after_kubernetes_point: Flag = False
     """The controller has ``TERRAFORM_AFTER_K8S_MANAGED`` (after the Kubernetes-managed rules).
     No provider release documents it yet, so it is off unless declared."""
     attachment_points: dict[str, str] = Field(default_factory=dict)
@@ -270,7 +305,7 @@ class Network(_Model):
 
 class Gateway(_Model):
     size: str = Field(min_length=1)
-    ha: bool = False
+    ha: Flag = False
     transit_gateway: str | None = None
     name: str | None = None
     """Defaults to ``<controller.namePrefix>-mcp-spoke`` (gateway names are controller-wide)."""
@@ -278,7 +313,7 @@ class Gateway(_Model):
 
 class ToolCalls(_Model):
     domains: tuple[EgressDomain, ...] = ()
-    decrypt: bool = False
+    decrypt: Flag = False
 
 
 class Egress(_Model):
@@ -340,7 +375,7 @@ class DecryptionCa(_Model):
 
 
 class Foundry(_Model):
-    enabled: bool = False
+    enabled: Flag = False
     account_name: str | None = None
     """AIServices account name; defaults to ``<environment>-foundry``."""
     project_name: str = "agents"
@@ -352,7 +387,7 @@ class Obot(_Model):
     chart_version: ChartVersion = "v0.21.0"
     namespace: Namespace = "obot-system"
     mcp_namespace: Namespace = "obot-mcp"
-    default_deny_all_egress: bool = True
+    default_deny_all_egress: Flag = True
     network_policy_provider_version: ChartVersion = "v0.0.1"
     url: HttpsUrl | None = None
     """Obot's base URL: its admin API registers the catalog (``pulumi up``) and serves
@@ -369,7 +404,7 @@ class K8sFirewall(_Model):
 
 
 class Kubernetes(_Model):
-    enabled: bool = False
+    enabled: Flag = False
     cluster_name: str | None = None
     cluster_id: str | None = None
     """EKS cluster ARN or AKS resource id, used to onboard the cluster into the controller."""
@@ -400,9 +435,9 @@ class EnvVar(_Model):
     name: str | None = None
     """Shown to users; defaults to ``key``."""
     description: str = ""
-    required: bool = False
-    sensitive: bool = False
-    file: bool = False
+    required: Flag = False
+    sensitive: Flag = False
+    file: Flag = False
 
 
 class Header(_Model):
@@ -411,8 +446,8 @@ class Header(_Model):
     key: str = Field(pattern=_HEADER_KEY.pattern)
     name: str | None = None
     description: str = ""
-    required: bool = False
-    sensitive: bool = False
+    required: Flag = False
+    sensitive: Flag = False
 
 
 class NpxConfig(_Model):
@@ -471,7 +506,7 @@ class McpServer(_Model):
     env: tuple[EnvVar, ...] = ()
     egress_domains: tuple[EgressDomain, ...] = ()
     """npx, uvx and containerized only: what the server's pods may reach on TCP/443."""
-    deny_all_egress: bool | None = None
+    deny_all_egress: Flag | None = None
     """Unset: Obot's ``kubernetes.obot.defaultDenyAllEgress`` applies when no domain is
     listed. Set, it is written into the entry."""
 
@@ -502,7 +537,7 @@ class McpWorkload(_Model):
     namespace: Namespace
     pod_labels: dict[str, LabelValue] = Field(min_length=1)
     egress_domains: tuple[EgressDomain, ...] = ()
-    deny_all_egress: bool = False
+    deny_all_egress: Flag = False
     """With no ``egressDomains`` the workload gets the deny rule alone either way."""
     pod_cidrs: tuple[Cidr, ...] = ()
     """Only with ``kubernetes.podIdentity: cidr``: the workload's pod addresses."""
@@ -528,19 +563,19 @@ class Lock(_Model):
     """The committed network lock, written by ``containment lock``."""
 
     agent_subnet_cidr: Cidr
-    agent_subnet_id: str | None = None
+    agent_subnet_id: ResourceId | None = None
     """Known once deployed: ``containment lock --from-outputs`` records it."""
     routes: tuple[LockedRoute, ...] = ()
-    gateway_private_ip: str | None = None
-    capability_host_subnet: str | None = None
-    teardown_acknowledged: str | None = None
+    gateway_private_ip: IPv4 | None = None
+    capability_host_subnet: ResourceId | None = None
+    teardown_acknowledged: str | None = Field(default=None, min_length=1)
     """Set to a reason (ticket, date) to accept a network change that forces a Foundry teardown."""
 
 
 class LockedRoute(_Model):
-    address_prefix: str
-    next_hop_type: str
-    next_hop_ip_address: str | None = None
+    address_prefix: Cidr
+    next_hop_type: str = Field(min_length=1)
+    next_hop_ip_address: IPv4 | None = None
 
 
 Lock.model_rebuild()
@@ -562,7 +597,7 @@ class Spec(_Model):
     mcp_servers: tuple[McpServer, ...] = ()
     mcp_workloads: tuple[McpWorkload, ...] = ()
     lock: Lock | None = None
-    protect: bool | None = None
+    protect: Flag | None = None
     """Protect the network, gateway and Foundry resources; defaults to production only."""
 
     @property
@@ -637,7 +672,7 @@ SECTIONS: dict[str, object] = {
     "mcpServers": McpServer,  # parsed item by item, so one bad server hides no other problem
     "mcpWorkloads": McpWorkload,
     "lock": Lock,
-    "protect": bool,
+    "protect": Flag,
 }
 
 

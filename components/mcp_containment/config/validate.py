@@ -18,10 +18,15 @@ from urllib.parse import urlsplit
 from pydantic import TypeAdapter, ValidationError
 
 from ..core import fqdn, names, privatelink
-from ..core.model import TERRAFORM_LAYERS, Layer
+from ..core.model import TERRAFORM_LAYERS, Action, Layer
 from ..core.obot import Runtime, sanitize_name
 from ..core.privatelink import ArmId
-from ..core.versions import AVIATRIX_PROVIDER, controller_release, provider_controller_release
+from ..core.versions import (
+    AVIATRIX_PROVIDER,
+    MIN_DECRYPT_CONTROLLER,
+    controller_release,
+    provider_controller_release,
+)
 from . import regions
 from .certificates import CertificateError, load_ca_certificate
 from .schema import (
@@ -34,6 +39,7 @@ from .schema import (
     Foundry,
     Gateway,
     Kubernetes,
+    Lock,
     McpServer,
     McpWorkload,
     Network,
@@ -80,7 +86,7 @@ def _parse_sections(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Issue]
     for key in raw:
         if key not in SECTIONS:
             known = ", ".join(SECTIONS)
-            issues.append(Issue(key, f"unknown key (known keys: {known})"))
+            issues.append(Issue(str(key), f"unknown key (known keys: {known})"))
     for key in REQUIRED_SECTIONS:
         if key not in raw or raw[key] is None:
             issues.append(Issue(key, "is required"))
@@ -691,6 +697,113 @@ def _attachment_point_ids(p: dict[str, Any]) -> Iterator[Issue]:
             yield Issue(path, f"{point_id!r} is not an attachment point id (a UUID)")
 
 
+# Foundry agents run in a subnet delegated to Microsoft.App/environments; Microsoft documents a
+# /27 minimum and recommends /24 (Foundry Agent Service FAQ, "minimum size for the agent subnet").
+FOUNDRY_MIN_PREFIX = 27
+FOUNDRY_RECOMMENDED_PREFIX = 24
+
+
+@_check("foundry", "network")
+def _foundry_agent_subnet(p: dict[str, Any]) -> Iterator[Issue]:
+    agents = _net(p["network"].agent_subnet)
+    if p["foundry"].enabled and agents.prefixlen > FOUNDRY_MIN_PREFIX:
+        yield Issue(
+            "network.agentSubnet",
+            f"{agents} is too small for Foundry agents: the subnet is delegated to "
+            f"Microsoft.App/environments, which needs /{FOUNDRY_MIN_PREFIX} or larger "
+            f"(Microsoft recommends /{FOUNDRY_RECOMMENDED_PREFIX})",
+        )
+
+
+@_check("controller", "egress")
+def _default_action_owner(p: dict[str, Any]) -> Iterator[Issue]:
+    controller: Controller = p["controller"]
+    action = p["egress"].default_action
+    if action is not Action.DENY and not controller.owns_controller_wide:
+        yield Issue(
+            "egress.defaultAction",
+            f"{action.value} is declared only by the stack that owns the controller-wide "
+            "objects (controller.ownsControllerWide: true); this stack declares no default "
+            "action, so the setting would have no effect",
+        )
+
+
+@_check("controller", "foundry", "egress")
+def _decryption_needs_controller(p: dict[str, Any]) -> Iterator[Issue]:
+    controller: Controller = p["controller"]
+    if controller.version_tuple[:2] >= MIN_DECRYPT_CONTROLLER:
+        return
+    need = ".".join(map(str, MIN_DECRYPT_CONTROLLER))
+    if p["foundry"].enabled:
+        yield Issue(
+            "controller.version",
+            f"{controller.version} cannot carry a per-rule decryption setting (needs {need}+), "
+            "and Foundry's platform permits must be DECRYPT_NOT_ALLOWED (Microsoft pins those "
+            "certificates): Foundry stacks need controller " + need + "+",
+        )
+    if p["egress"].tool_calls.decrypt:
+        yield Issue(
+            "egress.toolCalls.decrypt",
+            f"per-rule decryption needs controller {need}+ (controller.version is "
+            f"{controller.version})",
+        )
+
+
+_ZONE_SUFFIX = re.compile(r"^[a-z]$")
+
+
+@_check("cloud", "network", "gateway")
+def _availability_zones(p: dict[str, Any]) -> Iterator[Issue]:
+    net: Network = p["network"]
+    zones = net.availability_zones
+    if p["cloud"] is not Cloud.AWS or not zones:
+        return
+    for i, zone in enumerate(zones):
+        if not (zone.startswith(net.region) and _ZONE_SUFFIX.match(zone[len(net.region) :])):
+            yield Issue(
+                f"network.availabilityZones[{i}]",
+                f"{zone!r} is not a zone of network.region {net.region!r} (e.g. {net.region}a)",
+            )
+    if len(zones) > 2 or len(set(zones)) != len(zones):
+        yield Issue(
+            "network.availabilityZones",
+            "lists the gateway's zone, then the HA gateway's: two different zones at most",
+        )
+    elif p["gateway"].ha and len(zones) < 2:
+        yield Issue(
+            "network.availabilityZones",
+            "needs a second zone for the HA gateway when gateway.ha is true",
+        )
+
+
+_SUBNET_ID = {
+    Cloud.AZURE: (
+        re.compile(
+            r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
+            r"virtualNetworks/[^/]+/subnets/[^/]+$",
+            re.IGNORECASE,
+        ),
+        "an Azure subnet resource id (/subscriptions/.../subnets/NAME)",
+    ),
+    Cloud.AWS: (
+        re.compile(r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$"),
+        "an AWS subnet id (subnet-...)",
+    ),
+}
+
+
+@_check("cloud", "lock")
+def _lock_ids(p: dict[str, Any]) -> Iterator[Issue]:
+    lock: Lock = p["lock"]
+    regex, want = _SUBNET_ID[p["cloud"]]
+    for key, value in (
+        ("agentSubnetId", lock.agent_subnet_id),
+        ("capabilityHostSubnet", lock.capability_host_subnet),
+    ):
+        if value is not None and not regex.match(value):
+            yield Issue(f"lock.{key}", f"{value!r} is not {want}")
+
+
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "egress": Egress(),
     "foundry": Foundry(),
@@ -713,7 +826,8 @@ def validate(raw: Mapping[str, Any], *, skip_version_validation: bool = False) -
             issues.extend(check(parsed))
     if issues:
         raise SpecError(issues)
-    return Spec.model_validate(dict(raw))
+    # An optional section written as null (`egress:` with nothing under it) means its defaults.
+    return Spec.model_validate({k: v for k, v in raw.items() if v is not None})
 
 
 def issues_of(raw: Mapping[str, Any], *, skip_version_validation: bool = False) -> list[Issue]:

@@ -27,8 +27,7 @@ from .model import (
 )
 from .platform import platform
 from .privatelink import Dependency
-
-MIN_DECRYPT_CONTROLLER = (8, 2)
+from .versions import MIN_DECRYPT_CONTROLLER
 
 
 class Severity(StrEnum):

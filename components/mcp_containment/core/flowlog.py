@@ -11,7 +11,11 @@ Format (one flow per line; JSON lines, or CSV with a header row of the same name
     rule, action    what the gateway logged (optional)
 
 Gzip input is detected by its magic bytes. Lines are streamed: nothing here holds more than
-one line at a time.
+one line at a time, and a line is at most :data:`MAX_LINE_BYTES` (a longer one is skipped in
+chunks and counted as a bad line, so a gzip that inflates to gigabytes without a newline costs
+no memory). A stream that breaks (corrupt, truncated gzip, trailing garbage) ends the log with
+one bad line naming the problem; the lines before it are kept. A file whose first line is
+neither a JSON object nor a CSV header is not a flow log (:class:`LogFormatError`).
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, cast
 
 import orjson
 
@@ -31,8 +37,13 @@ from . import fqdn
 from .model import Protocol
 
 COLUMNS = ("timestamp", "source", "destination", "destinationIp", "port", "protocol")
-
-T = TypeVar("T")
+REQUIRED_CSV_COLUMNS = ("timestamp", "source", "port", "protocol")
+MAX_LINE_BYTES = 1 << 16
+"""64 KiB: a flow record is a few hundred bytes."""
+MAX_SOURCE = 256
+MAX_HOSTNAME = 255
+MAX_IP = 64
+_BOM = b"\xef\xbb\xbf"
 
 Progress = Callable[[int], None]
 """Called with the number of (compressed) bytes read so far."""
@@ -40,6 +51,20 @@ Progress = Callable[[int], None]
 
 class LogError(ValueError):
     """A line that cannot be replayed; the message names the field and the reason."""
+
+
+class LogStreamError(LogError):
+    """The file stops being readable here (corrupt or truncated gzip): no more lines follow."""
+
+
+class LogFormatError(LogError):
+    """The file as a whole is not a flow log: nothing in it can be replayed."""
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr`` of a value from the log, cut short: messages quote what they refuse."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +81,27 @@ class Flow:
 def _parse_time(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         raise LogError("timestamp: missing")
+    if value.endswith("z"):
+        value = value[:-1] + "Z"  # RFC 3339 (5.6) allows a lower-case z; fromisoformat does not
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:
-        raise LogError(f"timestamp: {value!r} is not an RFC 3339 time") from None
+        raise LogError(f"timestamp: {shown(value)} is not an RFC 3339 time") from None
     if ts.tzinfo is None:
-        raise LogError(f"timestamp: {value!r} has no time zone (write Z for UTC)")
+        raise LogError(f"timestamp: {shown(value)} has no time zone (write Z for UTC)")
     return ts
+
+
+def _text(field: str, value: Any, limit: int) -> str:
+    """A text field from the log: bounded (the replay caches it) and free of control
+    characters (a hostname or address never has one; a terminal would obey it)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise LogError(f"{field}: longer than {limit} characters")
+    text = text.strip()
+    if not text.isprintable():
+        raise LogError(f"{field}: {shown(text)} contains control characters")
+    return text
 
 
 def parse_flow(row: Mapping[str, Any]) -> Flow:
@@ -70,15 +109,16 @@ def parse_flow(row: Mapping[str, Any]) -> Flow:
     source = row.get("source")
     if not isinstance(source, str) or not source.strip():
         raise LogError("source: missing")
+    source = _text("source", source, MAX_SOURCE)
     host = row.get("destination") or None
     ip = row.get("destinationIp") or None
     if host is None and ip is None:
         raise LogError("destination: give destination (hostname) and/or destinationIp")
     if ip is not None:
         # Checked when the destination is first resolved (cached per destination).
-        ip = str(ip).strip()
+        ip = _text("destinationIp", ip, MAX_IP)
     if host is not None:
-        host = fqdn.normalize(str(host))
+        host = fqdn.normalize(_text("destination", host, MAX_HOSTNAME))
     raw_port = row.get("port")
     # Fast paths first: a million lines a run, nearly all of them well-formed.
     if type(raw_port) is int and 0 < raw_port < 65536:
@@ -86,25 +126,23 @@ def parse_flow(row: Mapping[str, Any]) -> Flow:
     else:
         if raw_port is None or raw_port == "":
             raise LogError("port: missing")
-        try:
-            port = int(str(raw_port))
-        except (TypeError, ValueError):
-            port = 0
+        text = str(raw_port).strip()
+        port = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else 0
         if not 0 < port < 65536:
-            raise LogError(f"port: {raw_port!r} is not a port (1-65535)")
+            raise LogError(f"port: {shown(raw_port)} is not a port (1-65535)")
     raw_protocol = row.get("protocol")
     protocol = Protocol.parse(raw_protocol) if type(raw_protocol) is str else None
     if protocol is None or protocol is Protocol.ANY:
-        raise LogError(f"protocol: {raw_protocol!r} is not tcp, udp or icmp")
+        raise LogError(f"protocol: {shown(raw_protocol)} is not tcp, udp or icmp")
     action = row.get("action")
     return Flow(
         timestamp=_parse_time(row.get("timestamp")),
-        source=source.strip(),
+        source=source,
         destination=host,
         destination_ip=ip,
         port=port,
         protocol=protocol,
-        logged_action=str(action).upper() if action else None,
+        logged_action=str(action).upper()[:32] if action else None,
     )
 
 
@@ -127,6 +165,80 @@ class _Counting(io.RawIOBase):
         return n or 0
 
 
+Line = bytes | LogError
+
+
+def _skip_rest(stream: IO[bytes], read: int) -> Iterator[Line]:
+    """Consume an over-long line in bounded chunks; one bad line for it."""
+    while True:
+        try:
+            chunk = stream.readline(MAX_LINE_BYTES)
+        except (OSError, EOFError, zlib.error) as exc:
+            yield LogError(f"line longer than {MAX_LINE_BYTES} bytes")
+            yield _broken(exc)
+            return
+        read += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            break
+    yield LogError(f"line longer than {MAX_LINE_BYTES} bytes ({read} bytes): not a flow record")
+
+
+def _broken(exc: BaseException) -> LogStreamError:
+    what = "gzip stream" if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile) else "file"
+    return LogStreamError(
+        f"{what} unreadable from here on ({exc}); the lines before it are counted"
+    )
+
+
+def _lines(stream: IO[bytes]) -> Iterator[Line]:
+    """The stream's lines, each at most MAX_LINE_BYTES; problems arrive as LogErrors."""
+    while True:
+        try:
+            line = stream.readline(MAX_LINE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            yield _broken(exc)
+            return
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            yield from _skip_rest(stream, len(line))
+            continue
+        yield line
+
+
+def _csv_header(line: bytes) -> list[str] | None:
+    try:
+        names = next(csv.reader([line.decode("utf-8", errors="replace")]))
+    except (csv.Error, StopIteration):
+        return None
+    names = [n.strip() for n in names]
+    return names if any(c in names for c in COLUMNS) else None
+
+
+def _format(head: list[Line]) -> list[str] | None:
+    """None for JSON lines, the column names for CSV; LogFormatError for neither."""
+    first = head[0] if head else b""
+    if isinstance(first, LogStreamError):
+        raise LogFormatError(str(first).split(";")[0])
+    if isinstance(first, LogError) or not first.strip() or first.lstrip().startswith(b"{"):
+        return None
+    header = _csv_header(first)
+    if header is not None:
+        missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
+        if missing:
+            raise LogFormatError(
+                f"CSV header lacks {', '.join(missing)} (columns: {', '.join(COLUMNS)})"
+            )
+        return header
+    second = head[1] if len(head) > 1 else b""
+    if isinstance(second, bytes) and second.lstrip().startswith(b"{"):
+        return None  # JSON lines whose first line is damaged: one bad line
+    raise LogFormatError(
+        "line 1 is neither a JSON object nor a CSV header naming the columns "
+        f"({', '.join(COLUMNS)}): not a flow log"
+    )
+
+
 def read_records(
     path: Path, progress: Progress | None = None
 ) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
@@ -140,24 +252,26 @@ def read_records(
         stream: IO[bytes] = cast(
             IO[bytes], gzip.GzipFile(fileobj=counted) if magic == b"\x1f\x8b" else counted
         )
-        first = stream.readline()
-        if first.lstrip().startswith(b"{") or not first.strip():
-            # JSON lines are parsed from bytes: no text decoding pass over the whole log.
-            yield from _json_lines(first, stream)
+        lines = _lines(stream)
+        head = list(islice(lines, 2))
+        if head and isinstance(head[0], bytes) and head[0].startswith(_BOM):
+            head[0] = head[0][len(_BOM) :]
+        header = _format(head)
+        if header is None:
+            yield from _json_lines(chain(head, lines))
         else:
-            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-            yield from _csv_lines(first.decode("utf-8", errors="replace"), text)
+            yield from _csv_lines(header, islice(chain(head, lines), 1, None))
         if progress is not None:
             progress(path.stat().st_size)
     finally:
         raw.close()
 
 
-def _json_lines(
-    first: bytes, rest: Iterable[bytes]
-) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
-    number = 0
-    for number, line in enumerate(_chain(first, rest), start=1):
+def _json_lines(lines: Iterable[Line]) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, LogError):
+            yield number, line
+            continue
         if not line.strip():
             continue
         try:
@@ -172,22 +286,22 @@ def _json_lines(
 
 
 def _csv_lines(
-    header: str, rest: Iterable[str]
+    names: list[str], lines: Iterable[Line]
 ) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
-    names = next(csv.reader([header]))
-    missing = [c for c in ("timestamp", "source", "port", "protocol") if c not in names]
-    if missing:
-        yield 1, LogError(f"CSV header lacks {', '.join(missing)} (columns: {', '.join(COLUMNS)})")
-        return
-    for number, row in enumerate(csv.reader(rest), start=2):
-        if not row:
+    # One reader per line: a stray quote ends with its line instead of swallowing the rest
+    # of the file into one field (csv's 131,072-character field limit is never reached).
+    for number, line in enumerate(lines, start=2):
+        if isinstance(line, LogError):
+            yield number, line
+            continue
+        if not line.strip():
+            continue
+        try:
+            row = next(csv.reader([line.decode("utf-8", errors="replace")]))
+        except (csv.Error, StopIteration) as exc:
+            yield number, LogError(f"not CSV ({exc})")
             continue
         if len(row) != len(names):
             yield number, LogError(f"{len(row)} columns, header has {len(names)}")
             continue
         yield number, dict(zip(names, row, strict=True))
-
-
-def _chain(first: T, rest: Iterable[T]) -> Iterator[T]:
-    yield first
-    yield from rest

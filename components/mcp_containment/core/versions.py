@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+MIN_DECRYPT_CONTROLLER = (8, 2)
+"""The first controller release that enforces a per-rule decryption setting."""
+
 _CONTROLLER = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:[.-](\d+))?$")
 _PINNED_CHART = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 

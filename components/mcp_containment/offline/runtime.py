@@ -100,6 +100,9 @@ def _plain(value: Any, secrets: list[str] | None = None, key: str | None = None)
     return value
 
 
+MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
 def _mock_ip(seed: str) -> str:
     digest = hashlib.sha256(seed.encode()).digest()
     return str(ipaddress.IPv4Address(bytes([10, 255, digest[0], 4 + digest[1] % 200])))
@@ -141,8 +144,18 @@ class _Mocks(pulumi_mocks.Mocks):
                 # The managed identity Azure creates, which role assignments name.
                 principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"principal/{args.name}"))
                 state["identity"] = {**identity, "principalId": principal}
+        if args.typ == "azure-native:network:Subnet":
+            # The ARM id shape a real subnet has: the lock validates it.
+            rid = (
+                f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/"
+                f"{state.get('resourceGroupName', 'mock')}/providers/Microsoft.Network/"
+                f"virtualNetworks/{state.get('virtualNetworkName', 'mock')}/subnets/"
+                f"{state.get('subnetName', args.name)}"
+            )
         if args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        if args.typ == "aws:ec2/subnet:Subnet":
+            rid = "subnet-" + hashlib.sha256(args.name.encode()).hexdigest()[:17]
         if args.typ == "aviatrix:index/spokeGateway:SpokeGateway":
             # Addresses the controller would assign, stable per gateway name.
             state.setdefault("privateIp", _mock_ip(args.name))
