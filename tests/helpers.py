@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mcp_containment.config.load import raw_from_stack_config
+from mcp_containment.config.load import NAMESPACE, raw_from_stack_config
+from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import Issue, issues_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,16 @@ EXAMPLE_STACKS = sorted(
 def raw_stack(name: str) -> dict[str, Any]:
     doc = yaml.safe_load((STACKS_DIR / f"Pulumi.{name}.yaml").read_text())
     return raw_from_stack_config(doc["config"])
+
+
+def stack_config_of(spec: Spec) -> dict[str, str]:
+    """The stack's config as the engine hands it to a policy pack (``PULUMI_CONFIG``):
+    ``namespace:key`` -> text, structured values as JSON, secrets decrypted."""
+    doc = spec.model_dump(by_alias=True, exclude_none=True, mode="json")
+    config = {f"{NAMESPACE}{k}": v if isinstance(v, str) else json.dumps(v) for k, v in doc.items()}
+    # The controller password reaches a pack decrypted: the pack must not mistake it for a
+    # plain-text secret.
+    return {**config, "aviatrix:password": "decrypted-by-the-engine"}
 
 
 def with_changes(raw: dict[str, Any], **changes: Any) -> dict[str, Any]:

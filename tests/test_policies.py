@@ -14,31 +14,40 @@ import dataclasses
 from collections.abc import Callable
 from functools import cache
 from typing import Any
+from unittest import mock
 
 import pytest
 
+from mcp_containment.compile.ruleset import compile_rulebase
 from mcp_containment.config.lock import build_lock
 from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import validate
+from mcp_containment.core import names
+from mcp_containment.core.model import Action, Layer, PortRange, Protocol, Rule, Rulebase
 from mcp_containment.crossguard.policies import POLICIES
-from mcp_containment.crossguard.policy_config import stack_facts
 from mcp_containment.crossguard.registry import Level, Violation
+from mcp_containment.infra import stack as infra_stack
 from mcp_containment.offline import runner, runtime
 from mcp_containment.offline.runtime import Capture
 
-from .helpers import EXAMPLE_STACKS, raw_stack, with_changes
+from .helpers import EXAMPLE_STACKS, raw_stack, stack_config_of, with_changes
 
 Props = dict[str, Any]
+Built = tuple[Spec, Capture]
+Build = Callable[[bool], Built]
+"""A fixture: (spec, capture), captured as an update or (True) as a first preview."""
 
 
 @cache
-def example(name: str) -> tuple[Spec, Capture]:
+def example(name: str, preview: bool = False) -> Built:
     spec = validate(raw_stack(name))
-    return spec, runtime.plan(spec)
+    return spec, runtime.plan(spec, preview=preview)
 
 
-def run_check(spec: Spec, capture: Capture, *extra: dict[str, Any]) -> list[Violation]:
-    return runner.check(capture, [stack_facts(spec), *extra])
+def run_check(spec: Spec, capture: Capture, *policy_config: dict[str, Any]) -> list[Violation]:
+    """The pack on a capture with the stack's own config, as the engine hands it over, and
+    no policy config unless given."""
+    return runner.check(capture, list(policy_config), stack_config_of(spec))
 
 
 def changed(
@@ -50,7 +59,7 @@ def changed(
     protect: bool | None = None,
 ) -> Capture:
     """A copy of ``capture`` with matching resources' inputs and outputs edited."""
-    out = Capture(outputs=dict(capture.outputs))
+    out = dataclasses.replace(capture, resources=[], outputs=dict(capture.outputs))
     hit = False
     for original in capture.resources:
         r = original
@@ -75,12 +84,21 @@ def fired(violations: list[Violation], policy: str) -> list[Violation]:
     return [v for v in violations if v.policy == policy]
 
 
-def planned_spec(base: str, **changes: Any) -> tuple[Spec, Capture]:
+def planned_spec(base: str, preview: bool = False, **changes: Any) -> Built:
     spec = validate(with_changes(raw_stack(base), **changes))
-    return spec, runtime.plan(spec)
+    return spec, runtime.plan(spec, preview=preview)
+
+
+def planned_rulebase(base: str, edit: Callable[[Rulebase], Rulebase], preview: bool) -> Built:
+    """The example's program with ``edit`` applied to its compiled rulebase: what a program
+    giving DcfRulebase that rulebase declares (its output, groups and rulesets agree)."""
+    spec = validate(raw_stack(base))
+    with mock.patch.object(infra_stack, "compile_rulebase", lambda s: edit(compile_rulebase(s))):
+        return spec, runtime.plan(spec, preview=preview)
 
 
 RULESET = "aviatrix:index/dcfRuleset:DcfRuleset"
+WEB_GROUP = "aviatrix:index/webGroup:WebGroup"
 HELM = "kubernetes:helm.sh/v3:Release"
 FIREWALL_POLICY = "kubernetes:networking.aviatrix.com/v1alpha1:FirewallPolicy"
 
@@ -93,33 +111,88 @@ def _rules(attach: str, edit: Callable[[list[Props]], None]) -> Callable[[Props]
     return apply
 
 
+def _rule_edit(name: str, **changes: Any) -> Callable[[Rulebase], Rulebase]:
+    def edit(rulebase: Rulebase) -> Rulebase:
+        rules = tuple(
+            dataclasses.replace(r, **changes) if r.name == name else r for r in rulebase.rules
+        )
+        return dataclasses.replace(rulebase, rules=rules)
+
+    return edit
+
+
 # --- the fixtures: (policy, level, what must appear in the message, how to build) ------------
 
 
-def _lock_mismatch() -> tuple[Spec, Capture]:
+def _lock_mismatch(preview: bool) -> Built:
     spec, capture = example("foundry-prod")
     locked = build_lock(spec, capture.outputs)
     moved = with_changes(raw_stack("foundry-prod"), network__agentSubnet="10.40.4.0/24")
     moved["lock"] = locked.model_dump(by_alias=True, exclude_none=True, mode="json")
     spec = validate(moved)
-    return spec, runtime.plan(spec)
+    return spec, runtime.plan(spec, preview=preview)
 
 
-def _threat_after_permit() -> tuple[Spec, Capture]:
-    spec, c = example("foundry-prod")
+def _threat_after_permit(preview: bool) -> Built:
+    def late(rulebase: Rulebase) -> Rulebase:
+        # Threat intel swapped with the last rule before the Kubernetes band: a permit now
+        # runs before it.
+        before = [r for r in rulebase.rules if r.layer is Layer.BEFORE_KUBERNETES]
+        first, last = before[0], before[-1]
+        swapped = {
+            first.name: dataclasses.replace(last, priority=first.priority),
+            last.name: dataclasses.replace(first, priority=last.priority),
+        }
+        rules = tuple(swapped.get(r.name, r) for r in rulebase.rules)
+        return dataclasses.replace(rulebase, rules=rules)
 
-    def late(rules: list[Props]) -> None:
-        rules[0]["priority"] = 99
-
-    return spec, changed(c, RULESET, _rules("before", late))
+    return planned_rulebase("foundry-prod", late, preview)
 
 
-def _old_controller() -> tuple[Spec, Capture]:
-    return planned_spec("foundry-prod", controller__version="8.1.4")
+def _old_controller(preview: bool) -> Built:
+    return planned_spec("foundry-prod", preview, controller__version="8.1.4")
 
 
-def _unlogged() -> tuple[Spec, Capture]:
-    spec, c = example("foundry-prod")
+def _unlogged(preview: bool) -> Built:
+    return planned_rulebase(
+        "foundry-prod", _rule_edit(names.DEFAULT_DENY_INTERNET, logging=False), preview
+    )
+
+
+def _prod_monitor(preview: bool) -> Built:
+    return planned_spec(
+        "foundry-prod", preview, egress__ruleModes={"default-deny-internet": "monitor"}
+    )
+
+
+def _permit_all_web(preview: bool) -> Built:
+    def demo_rule(rulebase: Rulebase) -> Rulebase:
+        # The blueprint's demo rule: every web destination on 80/443, before the internet deny.
+        deny = rulebase.rule(names.DEFAULT_DENY_INTERNET)
+        web = Rule(
+            name="allow-all-web",
+            priority=deny.priority,
+            layer=deny.layer,
+            action=Action.PERMIT,
+            src=deny.src,
+            dst=(names.PUBLIC_INTERNET,),
+            protocol=Protocol.TCP,
+            ports=(PortRange(80, 80), PortRange(443, 443)),
+        )
+        rules: list[Rule] = []
+        for r in rulebase.rules:
+            if r.name == deny.name:
+                rules.append(web)
+            later = r.layer is deny.layer and r.priority >= deny.priority
+            rules.append(dataclasses.replace(r, priority=r.priority + 1) if later else r)
+        return dataclasses.replace(rulebase, rules=tuple(rules))
+
+    return planned_rulebase("foundry-prod", demo_rule, preview)
+
+
+def _ruleset_unlike_its_rulebase(preview: bool) -> Built:
+    # A transformation (or hand edit) turns logging off in the ruleset only.
+    spec, c = example("foundry-prod", preview)
 
     def quiet(rules: list[Props]) -> None:
         rules[0]["logging"] = False
@@ -127,46 +200,17 @@ def _unlogged() -> tuple[Spec, Capture]:
     return spec, changed(c, RULESET, _rules("after", quiet))
 
 
-def _prod_monitor() -> tuple[Spec, Capture]:
-    return planned_spec("foundry-prod", egress__ruleModes={"default-deny-internet": "monitor"})
-
-
-def _permit_all_web() -> tuple[Spec, Capture]:
-    spec, c = example("foundry-prod")
-
-    def demo_rule(rules: list[Props]) -> None:
-        # The blueprint's demo rule: every web destination on 80/443, before the internet deny.
-        first = rules[0]
-        rules.insert(
-            0,
-            {
-                "name": "allow-all-web",
-                "action": "PERMIT",
-                "priority": 4,
-                "protocol": "TCP",
-                "srcSmartGroups": first["srcSmartGroups"],
-                "dstSmartGroups": [first["dstSmartGroups"][0]],
-                "portRanges": [{"lo": 80, "hi": 80}, {"lo": 443, "hi": 443}],
-                "logging": True,
-                "watch": False,
-            },
-        )
-        rules[1]["priority"] = 5
-
-    return spec, changed(c, RULESET, _rules("after", demo_rule))
-
-
-def _unpinned_chart() -> tuple[Spec, Capture]:
-    spec, c = example("obot-aks")
+def _unpinned_chart(preview: bool) -> Built:
+    spec, c = example("obot-aks", preview)
     return spec, changed(c, HELM, lambda p: p.update(version="^10.1"), name="k8s-firewall")
 
 
-def _obot_default_allow() -> tuple[Spec, Capture]:
-    return planned_spec("obot-aks", kubernetes__obot__defaultDenyAllEgress=False)
+def _obot_default_allow(preview: bool) -> Built:
+    return planned_spec("obot-aks", preview, kubernetes__obot__defaultDenyAllEgress=False)
 
 
-def _policy_ending_in_permit() -> tuple[Spec, Capture]:
-    spec, c = example("obot-aks")
+def _policy_ending_in_permit(preview: bool) -> Built:
+    spec, c = example("obot-aks", preview)
 
     def no_deny(props: Props) -> None:
         if props["metadata"]["name"] == "github-egress":
@@ -175,8 +219,8 @@ def _policy_ending_in_permit() -> tuple[Spec, Capture]:
     return spec, changed(c, FIREWALL_POLICY, no_deny)
 
 
-def _route_to_internet() -> tuple[Spec, Capture]:
-    spec, c = example("foundry-prod")
+def _route_to_internet(preview: bool) -> Built:
+    spec, c = example("foundry-prod", preview)
 
     def direct(props: Props) -> None:
         props["routes"] = [
@@ -186,12 +230,13 @@ def _route_to_internet() -> tuple[Spec, Capture]:
     return spec, changed(c, "azure-native:network:RouteTable", direct)
 
 
-def _unprotected_subnet() -> tuple[Spec, Capture]:
-    spec, c = example("obot-eks")
+def _unprotected_subnet(preview: bool) -> Built:
+    spec, c = example("obot-eks", preview)
     return spec, changed(c, "aws:ec2/subnet:Subnet", name="staging-mcp-agents", protect=False)
 
 
-FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
+FAILING: dict[str, tuple[Level, str, Build]] = {
+    # Builds are cached (captures are never mutated): the engine tests run them again.
     "subnet-immutability": (Level.MANDATORY, "agent subnet CIDR", _lock_mismatch),
     "dcf-rule-ordering": (Level.MANDATORY, "threat", _threat_after_permit),
     "dcf-decryption-scope": (Level.MANDATORY, "8.2", _old_controller),
@@ -204,9 +249,10 @@ FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
     "dcf-rules-in-monitor-mode": (
         Level.ADVISORY,
         "monitor mode",
-        lambda: example("foundry-dev"),
+        lambda preview: example("foundry-dev", preview),
     ),
     "dcf-containment-breadth": (Level.MANDATORY, "allow-all-web", _permit_all_web),
+    "dcf-rulesets-match-rulebase": (Level.MANDATORY, "logging", _ruleset_unlike_its_rulebase),
     "kubernetes-chart-versions-pinned": (Level.MANDATORY, "^10.1", _unpinned_chart),
     "obot-default-deny-egress": (Level.MANDATORY, "DENY_ALL_EGRESS", _obot_default_allow),
     "mcp-server-firewall-policy": (Level.MANDATORY, "deny", _policy_ending_in_permit),
@@ -219,6 +265,9 @@ FAILING: dict[str, tuple[Level, str, Callable[[], tuple[Spec, Capture]]]] = {
 }
 
 
+FAILING = {p: (level, reason, cache(build)) for p, (level, reason, build) in FAILING.items()}
+
+
 def test_every_policy_has_a_failing_fixture() -> None:
     assert set(FAILING) == {p.name for p in POLICIES}
 
@@ -226,8 +275,7 @@ def test_every_policy_has_a_failing_fixture() -> None:
 @pytest.mark.parametrize("policy", sorted(FAILING))
 def test_policy_fails_its_fixture_for_the_stated_reason(policy: str) -> None:
     level, reason, build = FAILING[policy]
-    spec, capture = build()
-    hits = fired(run_check(spec, capture), policy)
+    hits = fired(run_check(*build(False)), policy)
     assert hits, f"{policy} did not fire"
     assert all(v.level is level for v in hits)
     assert any(reason in v.message for v in hits), [v.message for v in hits]
@@ -235,9 +283,9 @@ def test_policy_fails_its_fixture_for_the_stated_reason(policy: str) -> None:
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
-def test_examples_pass_every_mandatory_policy(stack: str) -> None:
-    spec, capture = example(stack)
-    violations = run_check(spec, capture)
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "first-preview"])
+def test_examples_pass_every_mandatory_policy(stack: str, preview: bool) -> None:
+    violations = run_check(*example(stack, preview))
     assert [v for v in violations if v.level is Level.MANDATORY] == []
     # The only advisories the examples carry are rules still in monitor mode.
     assert {v.policy for v in violations} <= {"dcf-rules-in-monitor-mode"}
@@ -252,12 +300,12 @@ def test_no_policy_is_vacuous() -> None:
     """A policy that fires on none of the fixtures proves nothing: fail loudly if one appears."""
     fired_somewhere = set()
     for _, _, build in FAILING.values():
-        fired_somewhere |= {v.policy for v in run_check(*build())}
+        fired_somewhere |= {v.policy for v in run_check(*build(False))}
     assert fired_somewhere == {p.name for p in POLICIES}
 
 
 def test_teardown_acknowledgement_lets_a_locked_change_through() -> None:
-    spec, _ = _lock_mismatch()
+    spec, _ = _lock_mismatch(False)
     raw = with_changes(raw_stack("foundry-prod"), network__agentSubnet="10.40.4.0/24")
     assert spec.lock is not None
     raw["lock"] = {
@@ -268,18 +316,32 @@ def test_teardown_acknowledgement_lets_a_locked_change_through() -> None:
     assert not fired(run_check(acked, runtime.plan(acked)), "subnet-immutability")
 
 
-def test_a_matching_lock_passes_and_names_nothing() -> None:
+def _locked_foundry_prod() -> Spec:
     spec, capture = example("foundry-prod")
     raw = raw_stack("foundry-prod")
     raw["lock"] = build_lock(spec, capture.outputs).model_dump(
         by_alias=True, exclude_none=True, mode="json"
     )
-    locked = validate(raw)
+    return validate(raw)
+
+
+def test_a_matching_lock_passes_and_names_nothing() -> None:
+    locked = _locked_foundry_prod()
     assert not fired(run_check(locked, runtime.plan(locked)), "subnet-immutability")
 
 
+def test_a_locked_value_unknown_at_preview_is_a_change() -> None:
+    # The gateway and subnet ids are unknown when the preview creates (or replaces) them: the
+    # lock cannot hold, and the policy says so rather than skipping.
+    locked = _locked_foundry_prod()
+    hits = fired(run_check(locked, runtime.plan(locked, preview=True)), "subnet-immutability")
+    assert hits and all(v.level is Level.MANDATORY for v in hits)
+    assert all("not known until apply" in v.message for v in hits), [v.message for v in hits]
+    assert {"agent subnet id", "gateway private IP"} <= {v.message.split(" is ")[0] for v in hits}
+
+
 def test_policy_config_file_can_lower_a_mandatory_policy() -> None:
-    spec, capture = _unpinned_chart()
+    spec, capture = _unpinned_chart(False)
     hits = fired(
         run_check(spec, capture, {"kubernetes-chart-versions-pinned": "advisory"}),
         "kubernetes-chart-versions-pinned",
@@ -295,3 +357,36 @@ def test_default_allow_server_is_refused_in_production() -> None:
     spec = validate(raw)
     hits = fired(run_check(spec, runtime.plan(spec)), "mcp-server-firewall-policy")
     assert any("*" in v.message for v in hits), [v.message for v in hits]
+
+
+# --- stack facts: the stack's own config, policy config overrides --------------------------
+
+
+def test_policy_config_overrides_the_stacks_facts() -> None:
+    spec, capture = _old_controller(False)
+    assert fired(run_check(spec, capture), "dcf-decryption-scope")
+    newer = {"dcf-decryption-scope": {"controllerVersion": "8.2.1"}}
+    assert not fired(run_check(spec, capture, newer), "dcf-decryption-scope")
+    spec, capture = _prod_monitor(False)
+    staging = {"dcf-default-deny-enforced-in-production": {"production": False}}
+    assert not fired(run_check(spec, capture, staging), "dcf-default-deny-enforced-in-production")
+
+
+def test_without_stack_config_the_rulebase_declares_its_own_facts() -> None:
+    # A program that composes the components with its own config: no mcp-containment: keys.
+    _, capture = _old_controller(False)
+    hits = fired(runner.check(capture, [], {}), "dcf-decryption-scope")
+    assert any("8.1" in v.message for v in hits), [v.message for v in hits]
+
+
+def test_an_invalid_stack_config_is_reported_not_ignored() -> None:
+    spec, capture = example("foundry-prod")
+    broken = {**stack_config_of(spec), "mcp-containment:cloud": "gcp"}
+    hits = [v for v in runner.check(capture, [], broken) if "cannot decide" in v.message]
+    assert {v.policy for v in hits} >= {"subnet-immutability", "dcf-rule-ordering"}
+    levels = {p.name: p.level for p in POLICIES}
+    assert all("cloud" in v.message and v.level is levels[v.policy] for v in hits)
+    # Only the resources a fact is read for: the agent subnet, the route table, Foundry.
+    assert len(fired(hits, "subnet-immutability")) == 4
+    facts = {"all": {}, "subnet-immutability": {"lock": {}}}
+    assert not fired(runner.check(capture, [facts], broken), "subnet-immutability")

@@ -201,9 +201,13 @@ def subnet_role(r: Resource) -> str | None:
     return None
 
 
-def cidr_of(props: Mapping[str, Any]) -> str | None:
-    """A subnet's range, on Azure or AWS."""
-    value = props.get("addressPrefix") or props.get("cidrBlock")
+def cidr_of(props: Mapping[str, Any]) -> str | Unknown | None:
+    """A subnet's range, on Azure or AWS (unknown when the engine does not know it yet)."""
+    value = props.get("addressPrefix")
+    if value is None:
+        value = props.get("cidrBlock")
+    if isinstance(value, Unknown):
+        return value
     return str(value) if value else None
 
 
@@ -222,17 +226,22 @@ def routes_of(r: Resource) -> list[Mapping[str, Any]]:
 
 
 def find_key(value: Any, key: str) -> Any:
-    """The first value under ``key`` anywhere in a nested structure (None when absent)."""
+    """The first value under ``key`` anywhere in a nested structure: None when absent, an
+    :class:`Unknown` when it may hide in a part not known yet."""
     if isinstance(value, Mapping):
         if key in value:
             return value[key]
         value = list(value.values())
     if isinstance(value, list):
+        hidden: Unknown | None = None
         for v in value:
             found = find_key(v, key)
-            if found is not None:
+            if isinstance(found, Unknown):
+                hidden = found if hidden is None else hidden
+            elif found is not None:
                 return found
-    return None
+        return hidden
+    return value if isinstance(value, Unknown) else None
 
 
 class Snapshot(tuple[Resource, ...]):

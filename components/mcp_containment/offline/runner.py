@@ -1,123 +1,82 @@
-"""The policy pack, run in process on a captured program.
+"""The policy pack, run in process on a captured program, through the engine's protocol.
 
-The very ``pulumi_policy`` objects the pack registers are called, with the argument objects
-CrossGuard would build, policy config merged as the Pulumi CLI merges it; only the transport
-differs.
+``containment check`` sends the pack the very requests the engine would
+(:mod:`~mcp_containment.offline.engine`: ``Configure``, ``Analyze`` per resource,
+``AnalyzeStack``), encoded as the engine encodes them, to pulumi_policy's own analyzer service,
+the object a ``PolicyPack`` serves over gRPC. Only the socket and the process are missing;
+the engine tests run the same requests against the pack started as the CLI starts it and
+assert the same verdicts.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..crossguard.pack import crossguard_policies
-from ..crossguard.policy_config import merge_config
-from ..crossguard.registry import Level, Violation
-from .runtime import Capture, CapturedResource
+from ..crossguard.policy_config import config_errors, merge_config
+from ..crossguard.registry import PACK, Level, Violation
+from . import engine
+from .runtime import Capture
+
+_LEVELS = {
+    engine.LEVELS[Level.ADVISORY]: Level.ADVISORY,
+    engine.LEVELS[Level.MANDATORY]: Level.MANDATORY,
+}
 
 
-def check(capture: Capture, layers: Sequence[Mapping[str, Any]] = ()) -> list[Violation]:
-    """Run every policy of the pack on captured resources, config merged as the CLI does."""
+def _analyzer(stack_config: Mapping[str, Any]) -> Any:
+    """pulumi_policy's analyzer service for the pack's policies: what ``PolicyPack`` builds
+    and serves (pulumi_policy/policy.py), without the server."""
+    from pulumi_policy import EnforcementLevel  # noqa: PLC0415
+    from pulumi_policy.policy import _PolicyAnalyzerServicer  # noqa: PLC0415
+
+    policies = crossguard_policies(stack_config=stack_config)
+    return _PolicyAnalyzerServicer(PACK, "0.0.1", policies, EnforcementLevel.MANDATORY)
+
+
+def violations_of(
+    diagnostics: Iterable[Any], at: str | None = None, known: set[str] | None = None
+) -> list[Violation]:
+    """Diagnostics as the engine attributes them: a resource policy's to the resource
+    analysed (``at``), a stack policy's to the URN it names when that is in the stack
+    (``known``), the root stack otherwise (``analyze_snapshot.go``)."""
+    out = []
+    for d in diagnostics:
+        urn = d.urn if d.urn and (known is None or d.urn in known) else at
+        _, _, message = d.message.partition("\n")
+        level = _LEVELS.get(d.enforcementLevel, Level.MANDATORY)
+        out.append(Violation(d.policyName, level, urn, message or d.message))
+    return out
+
+
+def check(
+    capture: Capture,
+    layers: Sequence[Mapping[str, Any]] = (),
+    stack_config: Mapping[str, Any] | None = None,
+) -> list[Violation]:
+    """Every policy of the pack on a captured program: policy config merged as the engine
+    merges it, the stack's config (``namespace:key`` -> text) as the engine hands it over."""
+    effective = merge_config(layers)
+    errors = config_errors(effective)
+    if errors:
+        raise ValueError("; ".join(errors))
     # Thousands of short-lived views and findings, no reference cycles worth collecting:
     # cyclic GC passes during a check cost a third of its time on a 2,000-resource stack.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check(capture, layers)
+        analyzer = _analyzer(stack_config or {})
+        analyzer.Configure(engine.configure_request(effective), None)
+        requests = engine.requests(capture)
+        out: list[Violation] = []
+        for request in requests.analyze:
+            out += violations_of(analyzer.Analyze(request, None).diagnostics, request.urn, set())
+        known = {r.urn for r in requests.analyze_stack.resources}
+        response = analyzer.AnalyzeStack(requests.analyze_stack, None)
+        out += violations_of(response.diagnostics, requests.root, known)
+        return out
     finally:
         if enabled:
             gc.enable()
-
-
-def _options(r: CapturedResource) -> Any:
-    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions  # noqa: PLC0415
-
-    return PolicyResourceOptions(
-        protect=r.protect,
-        ignore_changes=list(r.ignore_changes),
-        delete_before_replace=r.delete_before_replace,
-        aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-        additional_secret_outputs=[],
-        parent=r.parent,
-    )
-
-
-def _stack_resources(capture: Capture) -> list[Any]:
-    """The stack as a stack policy sees it: outputs, with parents and (property) dependencies
-    linked as PolicyResource objects."""
-    from pulumi_policy import PolicyResource  # noqa: PLC0415
-
-    by_urn: dict[str, Any] = {
-        r.urn: PolicyResource(
-            resource_type=r.type,
-            props=r.outputs,
-            urn=r.urn,
-            name=r.name,
-            opts=_options(r),
-            provider=None,
-            parent=None,
-            dependencies=[],
-            property_dependencies={},
-        )
-        for r in capture.resources
-    }
-    for r in capture.resources:
-        res = by_urn[r.urn]
-        res.parent = by_urn.get(r.parent or "")
-        res.dependencies = [by_urn[u] for u in r.depends_on if u in by_urn]
-        res.property_dependencies = {
-            k: [by_urn[u] for u in urns if u in by_urn]
-            for k, urns in r.property_dependencies.items()
-        }
-    # One list for every stack policy, as the engine hands one snapshot of the stack.
-    return list(by_urn.values())
-
-
-def _report_at(
-    report: Callable[..., None], default: str, message: str, urn: str | None = None
-) -> None:
-    """A resource policy's report: its violations are at the resource unless it names one."""
-    report(message, urn or default)
-
-
-def _check(capture: Capture, layers: Sequence[Mapping[str, Any]]) -> list[Violation]:
-    from pulumi_policy import (  # noqa: PLC0415
-        ResourceValidationArgs,
-        ResourceValidationPolicy,
-        StackValidationArgs,
-    )
-
-    effective = merge_config(layers)
-    every_resource = _stack_resources(capture)
-    violations: list[Violation] = []
-    for policy in crossguard_policies():
-        conf = effective[policy.name]
-        if conf.level is Level.DISABLED:
-            continue
-
-        def report(
-            message: str, urn: str | None = None, *, _p: str = policy.name, _l: Level = conf.level
-        ) -> None:
-            violations.append(Violation(_p, _l, urn, message))
-
-        if isinstance(policy, ResourceValidationPolicy):
-            # Resource policies see inputs; stack policies see outputs.
-            for r in capture.resources:
-                args = ResourceValidationArgs(
-                    resource_type=r.type,
-                    props=r.inputs,
-                    urn=r.urn,
-                    name=r.name,
-                    opts=_options(r),
-                    provider=None,
-                    config=conf.properties,
-                )
-                policy.validate(args, functools.partial(_report_at, report, r.urn))
-        else:
-            policy.validate(
-                StackValidationArgs(resources=every_resource, config=conf.properties), report
-            )
-    return violations

@@ -1,4 +1,8 @@
-"""Kubernetes checks: pinned charts, Obot's deny-all default, and each FirewallPolicy."""
+"""Kubernetes checks: pinned charts, Obot's deny-all default, and each FirewallPolicy.
+
+A FirewallPolicy is judged as the object the API server will receive: plain data, validated
+against the CRD. One with values unknown until apply cannot be validated, and says so.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from ...core.fqdn import MATCH_ALL
 from ...core.names import OBOT_DENY_ALL_EGRESS
 from ...core.versions import is_pinned_chart_version
 from .. import resources as res
-from ..resources import Resource
+from ..resources import Resource, Undecidable, contains_unknown, is_unknown
 
 
 def check_chart_pinned(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
@@ -28,6 +32,8 @@ def check_obot_deny_all(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
     if r.type != res.HELM_RELEASE or r.props.get("chart") != "obot":
         return
     value = res.find_key(r.props.get("values") or {}, OBOT_DENY_ALL_EGRESS)
+    if is_unknown(value):
+        raise Undecidable(f"Obot's values ({OBOT_DENY_ALL_EGRESS}) are not known until apply")
     if str(value).lower() != "true":
         yield (
             f"Obot's {OBOT_DENY_ALL_EGRESS} is {value!r}: MCP servers that declare no egress "
@@ -41,9 +47,14 @@ def check_server_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
     manifest: dict[str, Any] = {
         "apiVersion": r.props.get("apiVersion"),
         "kind": r.props.get("kind"),
-        "metadata": dict(r.props.get("metadata") or {}),
-        "spec": dict(r.props.get("spec") or {}),
+        "metadata": r.props.get("metadata") or {},
+        "spec": r.props.get("spec") or {},
     }
+    unknown = contains_unknown(manifest)
+    if unknown:
+        raise Undecidable(
+            f"the FirewallPolicy cannot be validated: {', '.join(unknown)} not known until apply"
+        )
     errors = crd.errors(manifest)
     for err in errors:
         yield f"FirewallPolicy does not validate against the CRD: {err}"
