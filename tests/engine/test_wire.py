@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi_policy import deserialize, proxy
 
@@ -66,6 +66,17 @@ def test_properties_are_marshalled_as_the_engine_marshals_them() -> None:
         "host": engine.UNKNOWN_STRING,
         "token": {engine.SIG_KEY: engine.SECRET_SIG, "value": "[secret]"},
     }
+
+
+@pytest.mark.parametrize("stack", ["obot-aks", "obot-eks"])
+def test_check_skips_only_a_lossless_protobuf_round_trip(stack: str) -> None:
+    # containment check decodes the wire JSON directly; the engine sends it as a Struct.
+    for preview in (False, True):
+        for node in engine.nodes(example(stack, preview)[1]):
+            for props in (node.wire_inputs(), node.wire_outputs()):
+                sent = struct_pb2.Struct()
+                sent.update(props)
+                assert json_format.MessageToDict(sent) == props
 
 
 def test_a_policy_gets_proxies_and_materialises_them_into_plain_data() -> None:

@@ -15,13 +15,20 @@ Around every check, the adapter here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from .policies import POLICIES
 from .policy_config import StackFacts, facts_from_engine_config
 from .registry import PolicyDef, ResourceCheck, StackCheck
-from .resources import Resource, Snapshot, Undecidable, declared_by_library, materialise
+from .resources import (
+    LazyProps,
+    Resource,
+    Snapshot,
+    Undecidable,
+    declared_by_library,
+    materialise,
+)
 
 Report = Callable[..., None]
 Validate = Callable[[Any, Report], None]
@@ -38,11 +45,36 @@ def view_of(resource: Any) -> Resource:
         type=resource.resource_type,
         name=resource.name,
         urn=resource.urn,
-        props=materialise(resource.props),
+        props=LazyProps(resource.props),
         protect=bool(getattr(opts, "protect", False)),
         parent=getattr(parent, "urn", None) or getattr(opts, "parent", None) or None,
         deps={k: tuple(d.urn for d in v) for k, v in deps.items()},
     )
+
+
+class _Views:
+    """Views shared by the policies that are handed the same objects. The engine's analyzer
+    service hands each policy its own copy of every resource, so there a view serves one
+    policy; ``containment check`` hands every policy the same ones, and they share a view, and
+    a stack's views share one analysis."""
+
+    def __init__(self) -> None:
+        self._resource: tuple[Any, Resource] | None = None
+        self._stack: tuple[Any, Snapshot] | None = None
+
+    def resource(self, args: Any) -> Resource:
+        # Holding the props keeps their identity meaningful while they are cached.
+        hit = self._resource
+        if hit is None or hit[0] is not args.props or hit[1].urn != args.urn:
+            hit = self._resource = (args.props, view_of(args))
+        return hit[1]
+
+    def stack(self, resources: Sequence[Any]) -> Snapshot:
+        hit = self._stack
+        if hit is None or hit[0] is not resources:
+            ours = Snapshot(view_of(r) for r in resources if declared_by_library(r.urn))
+            hit = self._stack = (resources, ours)
+        return hit[1]
 
 
 def _engine_config() -> dict[str, str]:
@@ -111,7 +143,7 @@ def _report_all(produce: Callable[[], Iterable[tuple[str, str | None]]], report:
         report(f"cannot decide: {exc}")
 
 
-def _resource_validator(p: PolicyDef, facts: _Facts) -> Validate:
+def _resource_validator(p: PolicyDef, facts: _Facts, views: _Views) -> Validate:
     check: ResourceCheck = p.check  # type: ignore[assignment]
 
     def validate(args: Any, report: Report) -> None:
@@ -120,18 +152,18 @@ def _resource_validator(p: PolicyDef, facts: _Facts) -> Validate:
         config = facts.config(args, p)
 
         def produce() -> Iterable[tuple[str, str | None]]:
-            return ((message, None) for message in check(view_of(args), config))
+            return ((message, None) for message in check(views.resource(args), config))
 
         _report_all(produce, report)
 
     return validate
 
 
-def _stack_validator(p: PolicyDef, facts: _Facts) -> Validate:
+def _stack_validator(p: PolicyDef, facts: _Facts, views: _Views) -> Validate:
     check: StackCheck = p.check  # type: ignore[assignment]
 
     def validate(args: Any, report: Report) -> None:
-        ours = Snapshot(view_of(r) for r in args.resources if declared_by_library(r.urn))
+        ours = views.stack(args.resources)
         if not ours:
             args.not_applicable(OUT_OF_SCOPE)
         config = facts.config(args, p)
@@ -150,7 +182,7 @@ def crossguard_policies(stack_config: Mapping[str, Any] | None = None) -> list[A
         StackValidationPolicy,
     )
 
-    facts = _Facts(stack_config)
+    facts, views = _Facts(stack_config), _Views()
     out: list[Any] = []
     for p in POLICIES:
         common: dict[str, Any] = {
@@ -165,7 +197,9 @@ def crossguard_policies(stack_config: Mapping[str, Any] | None = None) -> list[A
             "remediation_steps": p.remediation or None,
         }
         if p.scope == "resource":
-            out.append(ResourceValidationPolicy(validate=_resource_validator(p, facts), **common))
+            out.append(
+                ResourceValidationPolicy(validate=_resource_validator(p, facts, views), **common)
+            )
         else:
-            out.append(StackValidationPolicy(validate=_stack_validator(p, facts), **common))
+            out.append(StackValidationPolicy(validate=_stack_validator(p, facts, views), **common))
     return out

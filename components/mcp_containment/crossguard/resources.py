@@ -13,7 +13,7 @@ silent pass. Which resources are judged at all is decided here too (:func:`decla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NoReturn, TypeVar
 
@@ -120,6 +120,35 @@ def materialise(value: Any, path: str = "") -> Any:
         prefix = f"{path}." if path else ""
         return [materialise(v, f"{prefix}{i}") for i, v in enumerate(value)]
     return value
+
+
+class LazyProps(Mapping[str, Any]):
+    """A resource's properties, materialised on first use: a stack policy reads a few kinds of
+    resource among thousands, and CrossGuard hands every policy its own copy of them all."""
+
+    __slots__ = ("_raw", "_value")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._value: dict[str, Any] | None = None
+
+    @property
+    def value(self) -> dict[str, Any]:
+        if self._value is None:
+            self._value = materialise(self._raw)
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.value)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 def type_chain(urn: str) -> list[str]:

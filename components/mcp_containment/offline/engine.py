@@ -53,11 +53,12 @@ def encode(value: Any) -> Any:
     return value
 
 
-def struct(props: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> struct_pb2.Struct:
-    """``MarshalProperties(KeepUnknowns, KeepSecrets, SkipInternalKeys)``. A captured secret
-    is already masked; it travels wrapped as a secret, as the engine sends secrets."""
+def wire(props: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> dict[str, Any]:
+    """``MarshalProperties(KeepUnknowns, KeepSecrets, SkipInternalKeys)``, in the JSON form a
+    ``Struct`` carries (what ``MessageToDict`` reads back). A captured secret is already
+    masked; it travels wrapped as a secret, as the engine sends secrets."""
     secret = set(secret_keys)
-    out = struct_pb2.Struct()
+    out: dict[str, Any] = {}
     for key, value in props.items():
         if key.startswith("__"):
             continue
@@ -68,8 +69,15 @@ def struct(props: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> struct_
     return out
 
 
+def struct(props: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> struct_pb2.Struct:
+    """:func:`wire` as the ``Struct`` the engine sends."""
+    out = struct_pb2.Struct()
+    out.update(wire(props, secret_keys))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
-class _Node:
+class Node:
     """A resource as the engine knows it: the captured ones, the root stack and the default
     providers the engine registers itself."""
 
@@ -79,7 +87,7 @@ class _Node:
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
     parent: str = ""
-    provider: _Node | None = None
+    provider: Node | None = None
     captured: CapturedResource | None = None
 
     def options(self) -> analyzer_pb2.AnalyzerResourceOptions:
@@ -99,6 +107,24 @@ class _Node:
 
     def secret_inputs(self) -> tuple[str, ...]:
         return self.captured.secret_inputs if self.captured else ()
+
+    def wire_inputs(self) -> dict[str, Any]:
+        """What ``Analyze`` is sent: the inputs."""
+        return wire(self.inputs, self.secret_inputs())
+
+    def wire_outputs(self) -> dict[str, Any]:
+        """What ``AnalyzeStack`` is sent: the outputs (those of a secret input stay secret,
+        ``step_executor.go``)."""
+        return wire(self.outputs, self.secret_inputs())
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        return self.captured.depends_on if self.captured else ()
+
+    @property
+    def property_dependencies(self) -> Mapping[str, tuple[str, ...]]:
+        deps = self.captured.property_dependencies if self.captured else {}
+        return {k: urns for k, urns in deps.items() if urns}
 
     def provider_message(self) -> analyzer_pb2.AnalyzerProviderResource | None:
         p = self.provider
@@ -123,20 +149,25 @@ def _package(type_: str) -> str:
     return type_.split(":", 1)[0]
 
 
-def _nodes(capture: Capture) -> Iterator[_Node]:
+def nodes(capture: Capture) -> list[Node]:
+    """Every resource the engine knows for ``capture``, in registration order."""
+    return list(_nodes(capture))
+
+
+def _nodes(capture: Capture) -> Iterator[Node]:
     """The root stack, then each resource in registration order, a default provider
     registered just before the first resource that needs it (``default_providers.go``)."""
     base = f"urn:pulumi:{capture.stack}::{capture.project}::"
     name = f"{capture.project}-{capture.stack}"
-    yield _Node(ROOT_STACK, name, f"{base}{ROOT_STACK}::{name}", {}, capture.outputs)
+    yield Node(ROOT_STACK, name, f"{base}{ROOT_STACK}::{name}", {}, capture.outputs)
     by_urn = {r.urn: r for r in capture.resources}
-    defaults: dict[str, _Node] = {}
+    defaults: dict[str, Node] = {}
     for r in capture.resources:
-        provider: _Node | None = None
+        provider: Node | None = None
         if r.custom and r.provider:
             explicit = by_urn.get(r.provider.rsplit("::", 1)[0])
             if explicit is not None:
-                provider = _Node(explicit.type, explicit.name, explicit.urn, explicit.inputs, {})
+                provider = Node(explicit.type, explicit.name, explicit.urn, explicit.inputs, {})
         elif r.custom and not r.type.startswith("pulumi:providers:"):
             package = _package(r.type)
             if package not in defaults:
@@ -144,18 +175,18 @@ def _nodes(capture: Capture) -> Iterator[_Node]:
                 inputs = {"version": r.version} if r.version else {}
                 ptype = f"pulumi:providers:{package}"
                 # Default providers have no parent (default_providers.go).
-                defaults[package] = _Node(ptype, pname, f"{base}{ptype}::{pname}", inputs, inputs)
+                defaults[package] = Node(ptype, pname, f"{base}{ptype}::{pname}", inputs, inputs)
                 yield defaults[package]
             provider = defaults[package]
-        yield _Node(r.type, r.name, r.urn, r.inputs, r.outputs, r.parent or "", provider, r)
+        yield Node(r.type, r.name, r.urn, r.inputs, r.outputs, r.parent or "", provider, r)
 
 
-def _analyze_request(node: _Node) -> analyzer_pb2.AnalyzeRequest:
+def _analyze_request(node: Node) -> analyzer_pb2.AnalyzeRequest:
     request = analyzer_pb2.AnalyzeRequest(
         type=node.type,
         name=node.name,
         urn=node.urn,
-        properties=struct(node.inputs, node.secret_inputs()),
+        properties=struct(node.wire_inputs()),
         options=node.options(),
     )
     provider = node.provider_message()
@@ -164,21 +195,18 @@ def _analyze_request(node: _Node) -> analyzer_pb2.AnalyzeRequest:
     return request
 
 
-def _stack_resource(node: _Node) -> analyzer_pb2.AnalyzerResource:
-    captured = node.captured
+def _stack_resource(node: Node) -> analyzer_pb2.AnalyzerResource:
     message = analyzer_pb2.AnalyzerResource(
         type=node.type,
         name=node.name,
         urn=node.urn,
-        # Outputs whose input was secret stay secret (step_executor.go).
-        properties=struct(node.outputs, node.secret_inputs()),
+        properties=struct(node.wire_outputs()),
         options=node.options(),
         parent=node.parent,
-        dependencies=list(captured.depends_on) if captured else [],
+        dependencies=list(node.dependencies),
     )
-    for key, urns in (captured.property_dependencies if captured else {}).items():
-        if urns:
-            message.propertyDependencies[key].urns.extend(urns)
+    for key, urns in node.property_dependencies.items():
+        message.propertyDependencies[key].urns.extend(urns)
     provider = node.provider_message()
     if provider is not None:
         message.provider.CopyFrom(provider)
@@ -187,12 +215,12 @@ def _stack_resource(node: _Node) -> analyzer_pb2.AnalyzerResource:
 
 def requests(capture: Capture) -> EngineRequests:
     """The requests the engine sends for ``capture``, in the engine's order."""
-    nodes = list(_nodes(capture))
+    every = nodes(capture)
     return EngineRequests(
-        root=nodes[0].urn,
-        analyze=tuple(_analyze_request(n) for n in nodes),
+        root=every[0].urn,
+        analyze=tuple(_analyze_request(n) for n in every),
         analyze_stack=analyzer_pb2.AnalyzeStackRequest(
-            resources=[_stack_resource(n) for n in nodes]
+            resources=[_stack_resource(n) for n in every]
         ),
     )
 
@@ -222,4 +250,12 @@ def stack_config(config: Mapping[str, Any], project: str) -> dict[str, str]:
     return out
 
 
-__all__: Sequence[str] = ["EngineRequests", "configure_request", "requests", "stack_config"]
+__all__: Sequence[str] = [
+    "EngineRequests",
+    "Node",
+    "configure_request",
+    "nodes",
+    "requests",
+    "stack_config",
+    "wire",
+]

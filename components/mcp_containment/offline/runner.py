@@ -1,54 +1,117 @@
-"""The policy pack, run in process on a captured program, through the engine's protocol.
+"""The policy pack, run in process on a captured program, on what the engine would send it.
 
-``containment check`` sends the pack the very requests the engine would
-(:mod:`~mcp_containment.offline.engine`: ``Configure``, ``Analyze`` per resource,
-``AnalyzeStack``), encoded as the engine encodes them, to pulumi_policy's own analyzer service,
-the object a ``PolicyPack`` serves over gRPC. Only the socket and the process are missing;
-the engine tests run the same requests against the pack started as the CLI starts it and
-assert the same verdicts.
+``containment check`` walks the resources the engine would analyse
+(:mod:`~mcp_containment.offline.engine`: the root stack, default providers, every captured
+resource, properties encoded as the engine encodes them), builds the argument objects
+pulumi_policy's analyzer service builds from them (properties deserialised and wrapped in its
+proxies, options, policy config as ``Configure`` delivers it) and calls the pack's policy
+objects. For speed it skips the protobuf round trip (a ``Struct`` holds exactly the encoded
+JSON) and decodes each resource once for every policy, not once per policy. The engine tests
+send the same resources over gRPC to the pack started as the CLI starts it, and assert the same
+verdicts, policy by policy.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..crossguard.pack import crossguard_policies
-from ..crossguard.policy_config import config_errors, merge_config
+from ..crossguard.policy_config import EffectiveConfig, config_errors, merge_config
 from ..crossguard.registry import PACK, Level, Violation
 from . import engine
 from .runtime import Capture
 
-_LEVELS = {
-    engine.LEVELS[Level.ADVISORY]: Level.ADVISORY,
-    engine.LEVELS[Level.MANDATORY]: Level.MANDATORY,
-}
+
+def _props(wire: dict[str, Any]) -> Any:
+    """Properties as pulumi_policy hands them to a policy (policy.py ``Analyze``)."""
+    from pulumi_policy.deserialize import deserialize_properties  # noqa: PLC0415
+    from pulumi_policy.proxy import unknown_checking_proxy  # noqa: PLC0415
+
+    return unknown_checking_proxy(deserialize_properties(wire))
 
 
-def _analyzer(stack_config: Mapping[str, Any]) -> Any:
-    """pulumi_policy's analyzer service for the pack's policies: what ``PolicyPack`` builds
-    and serves (pulumi_policy/policy.py), without the server."""
-    from pulumi_policy import EnforcementLevel  # noqa: PLC0415
-    from pulumi_policy.policy import _PolicyAnalyzerServicer  # noqa: PLC0415
+def _options(message: Any) -> Any:
+    """``AnalyzerResourceOptions`` as pulumi_policy reads them (``_get_resource_options``)."""
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions  # noqa: PLC0415
 
-    policies = crossguard_policies(stack_config=stack_config)
-    return _PolicyAnalyzerServicer(PACK, "0.0.1", policies, EnforcementLevel.MANDATORY)
+    t = message.customTimeouts
+    return PolicyResourceOptions(
+        message.protect,
+        list(message.ignoreChanges),
+        message.deleteBeforeReplace if message.deleteBeforeReplaceDefined else None,
+        list(message.aliases),
+        PolicyCustomTimeouts(t.create, t.update, t.delete),
+        list(message.additionalSecretOutputs),
+        message.parent or None,
+    )
 
 
-def violations_of(
-    diagnostics: Iterable[Any], at: str | None = None, known: set[str] | None = None
-) -> list[Violation]:
-    """Diagnostics as the engine attributes them: a resource policy's to the resource
-    analysed (``at``), a stack policy's to the URN it names when that is in the stack
-    (``known``), the root stack otherwise (``analyze_snapshot.go``)."""
-    out = []
-    for d in diagnostics:
-        urn = d.urn if d.urn and (known is None or d.urn in known) else at
-        _, _, message = d.message.partition("\n")
-        level = _LEVELS.get(d.enforcementLevel, Level.MANDATORY)
-        out.append(Violation(d.policyName, level, urn, message or d.message))
-    return out
+def _stack(nodes: Sequence[engine.Node]) -> list[Any]:
+    """``AnalyzeStack``'s resources (outputs), parents and (property) dependencies linked."""
+    from pulumi_policy import PolicyResource  # noqa: PLC0415
+
+    by_urn = {
+        n.urn: PolicyResource(
+            n.type,
+            _props(n.wire_outputs()),
+            n.urn,
+            n.name,
+            _options(n.options()),
+            None,
+            None,
+            [],
+            {},
+        )
+        for n in nodes
+    }
+    for n in nodes:
+        resource = by_urn[n.urn]
+        resource.parent = by_urn.get(n.parent)
+        resource.dependencies = [by_urn[u] for u in n.dependencies if u in by_urn]
+        resource.property_dependencies = {
+            k: [by_urn[u] for u in urns if u in by_urn]
+            for k, urns in n.property_dependencies.items()
+        }
+    return list(by_urn.values())
+
+
+Report = Callable[..., None]
+
+
+class _Run:
+    """Violations as the engine attributes them (``analyze_snapshot.go``): a resource policy's
+    to the resource analysed, a stack policy's to the resource it names when that is in the
+    stack, to the root stack otherwise."""
+
+    def __init__(self, effective: Mapping[str, EffectiveConfig], root: str, known: set[str]):
+        self.effective, self.root, self.known = effective, root, known
+        self.violations: list[Violation] = []
+
+    def validate(self, policy: Any, args: Any, at: str | None) -> None:
+        from pulumi_policy.policy import _NotApplicableError  # noqa: PLC0415
+        from pulumi_policy.proxy import UnknownValueError  # noqa: PLC0415
+
+        level = self.effective[policy.name].level
+
+        def report(message: str, urn: str | None = None) -> None:
+            where = at or (urn if urn in self.known else self.root)
+            self.violations.append(
+                Violation(policy.name, level, where, message or policy.description)
+            )
+
+        try:
+            policy.validate(args, report)
+        except _NotApplicableError:
+            pass
+        except UnknownValueError as exc:
+            # What pulumi_policy makes of a policy that reads an unknown: an advisory skip.
+            message = (
+                f"can't run policy '{policy.name}' from policy pack '{PACK}@v0.0.1' during "
+                f"preview: {exc.message}"
+            )
+            self.violations.append(Violation(policy.name, Level.ADVISORY, at or self.root, message))
 
 
 def check(
@@ -67,16 +130,40 @@ def check(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        analyzer = _analyzer(stack_config or {})
-        analyzer.Configure(engine.configure_request(effective), None)
-        requests = engine.requests(capture)
-        out: list[Violation] = []
-        for request in requests.analyze:
-            out += violations_of(analyzer.Analyze(request, None).diagnostics, request.urn, set())
-        known = {r.urn for r in requests.analyze_stack.resources}
-        response = analyzer.AnalyzeStack(requests.analyze_stack, None)
-        out += violations_of(response.diagnostics, requests.root, known)
-        return out
+        return _check(capture, effective, stack_config or {})
     finally:
         if enabled:
             gc.enable()
+
+
+def _check(
+    capture: Capture, effective: Mapping[str, EffectiveConfig], stack_config: Mapping[str, Any]
+) -> list[Violation]:
+    from pulumi_policy import (  # noqa: PLC0415
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+    )
+
+    nodes = engine.nodes(capture)
+    policies = [
+        p
+        for p in crossguard_policies(stack_config=stack_config)
+        if effective[p.name].level is not Level.DISABLED
+    ]
+    resource_policies = [p for p in policies if isinstance(p, ResourceValidationPolicy)]
+    stack_policies = [p for p in policies if not isinstance(p, ResourceValidationPolicy)]
+    # Configure delivers empty properties as no config at all (policy.py _get_policy_config).
+    config = {name: conf.properties or None for name, conf in effective.items()}
+    run = _Run(effective, nodes[0].urn, {n.urn for n in nodes})
+    for node in nodes:
+        props, opts = _props(node.wire_inputs()), _options(node.options())
+        for policy in resource_policies:
+            args = ResourceValidationArgs(
+                node.type, props, node.urn, node.name, opts, None, config[policy.name]
+            )
+            run.validate(policy, args, node.urn)
+    resources = _stack(nodes)
+    for policy in stack_policies:
+        run.validate(policy, StackValidationArgs(resources, config[policy.name]), None)
+    return run.violations

@@ -64,10 +64,13 @@ def _document(component: Resource) -> bytes:
             f"DcfRulebase {component.name!r} registered no 'rulebase' output (an older "
             "mcp-containment?), so its rules cannot be judged"
         )
-    unknown = contains_unknown(doc)
-    if unknown:
-        raise Undecidable(f"DcfRulebase {component.name!r} registered unknown values: {unknown}")
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # an Unknown, which JSON cannot hold
+        unknown = contains_unknown(doc)
+        raise Undecidable(
+            f"DcfRulebase {component.name!r} registered values not known until apply: {unknown}"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=8)

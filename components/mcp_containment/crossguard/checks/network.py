@@ -134,7 +134,7 @@ def check_routing(
             if not _via_gateway(route, source, gateways):
                 yield (
                     f"the default route of workload subnet {role!r} does not go through the "
-                    f"spoke gateway: {dict(route)}",
+                    f"spoke gateway: {dict(sorted(route.items()))}",
                     r.urn,
                 )
 
