@@ -1,9 +1,10 @@
-"""Rebuild the layered rulebase from the resources a preview declares.
+"""Read the layered rulebase back from the resources a preview declares.
 
-CrossGuard sees resources, not our spec; the rule policies therefore read the provider
-resources back into the core's :class:`~mcp_containment.core.model.Rulebase` (SmartGroups,
-WebGroups, the rulesets before and after the Kubernetes band, the DCF default action, and the
-FirewallPolicy objects that make up the band) and hand it to the same analysis the CLI runs.
+The DCF policies judge the rulebase a ``DcfRulebase`` registers (known at preview);
+``dcf-rulesets-match-rulebase`` reads its rulesets back with the helpers here (a ruleset's
+layer, its rules as core :class:`~mcp_containment.core.model.Rule` values) to hold them to it.
+:func:`rulebase_from_resources` rebuilds a whole rulebase from provider resources (SmartGroups,
+WebGroups, the rulesets, the DCF default action, the FirewallPolicy band).
 
 Rules reference groups by controller UUID. For groups that already exist, a preview knows
 their UUIDs; for groups created in the same preview it does not.
