@@ -6,7 +6,9 @@ the pack, and captures shaped as the engine shapes resources.
 
 from __future__ import annotations
 
+import ast
 import copy
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -16,7 +18,9 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi_policy import deserialize, proxy
 
+import mcp_containment
 from mcp_containment.core import crd
+from mcp_containment.crossguard import resources
 from mcp_containment.crossguard.registry import Level
 from mcp_containment.crossguard.resources import (
     ENGINE_UNKNOWNS,
@@ -27,6 +31,7 @@ from mcp_containment.crossguard.resources import (
     is_unknown,
     materialise,
 )
+from mcp_containment.infra.aviatrix import dcf, gateway
 from mcp_containment.offline import engine, runtime
 
 from ..test_policies import FIREWALL_POLICY, changed, example, fired, run_check
@@ -127,6 +132,23 @@ def test_an_unknown_refuses_to_act_as_a_value() -> None:
 )
 def test_the_pack_judges_what_lives_under_a_library_component(urn: str, judged: bool) -> None:
     assert declared_by_library(urn) is judged
+
+
+def test_every_component_of_the_library_is_in_the_packs_scope() -> None:
+    # The pack recognises the library by type token; a component outside the prefix, or a
+    # renamed DcfRulebase or SpokeGateway, would silently leave its resources unjudged.
+    package = Path(mcp_containment.__file__).parent / "infra"
+    tokens = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "COMPONENT" for t in node.targets
+            ):
+                tokens.add(ast.literal_eval(node.value))
+    assert len(tokens) >= 9
+    assert all(t.startswith(resources.LIBRARY_TYPES) for t in tokens), tokens
+    assert resources.DCF_RULEBASE == dcf.COMPONENT
+    assert resources.SPOKE_GATEWAY_COMPONENT == gateway.COMPONENT
 
 
 def test_a_firewallpolicy_unknown_at_preview_cannot_be_decided_and_says_so() -> None:

@@ -94,31 +94,45 @@ def contains_unknown(value: Any) -> list[str]:
     return []
 
 
-def _raw(value: Any) -> Any:
-    # pulumi_policy's read-only proxies raise on reading an unknown; "__target" is their
-    # documented-by-code escape hatch to the wrapped dict or list (pulumi_policy/proxy.py).
-    if type(value).__module__ == "pulumi_policy.proxy":
-        return value["__target"]
-    return value
+_SCALARS: Final = frozenset({bool, int, type(None)})
 
 
 def materialise(value: Any, path: str = "") -> Any:
     """Plain dicts, lists and scalars from CrossGuard's proxies (or any mapping/sequence),
     the engine's unknown sentinels as :class:`Unknown`, integral numbers as ``int`` (the
     engine sends every number as a double)."""
-    value = _raw(value)
-    if isinstance(value, str):
-        return Unknown(path) if value in ENGINE_UNKNOWNS else value
-    if isinstance(value, bool) or value is None or isinstance(value, Unknown):
-        return value
-    if isinstance(value, float):
+    return _materialise(value, [path] if path else [])
+
+
+def _materialise(value: Any, where: list[str]) -> Any:
+    # Hot: a preview's resources are materialised once per stack policy. Exact type checks
+    # first, and the path is joined only for an unknown.
+    kind = type(value)
+    if kind is str:
+        return Unknown(".".join(where)) if value in ENGINE_UNKNOWNS else value
+    if kind is float:
         return int(value) if value.is_integer() else value
+    if kind in _SCALARS or kind is Unknown:
+        return value
+    if kind.__module__ == "pulumi_policy.proxy":
+        # The read-only proxies raise on reading an unknown; "__target" is their escape
+        # hatch to the wrapped dict or list (pulumi_policy/proxy.py).
+        value = value["__target"]
+    out: Any
     if isinstance(value, Mapping):
-        prefix = f"{path}." if path else ""
-        return {str(k): materialise(v, f"{prefix}{k}") for k, v in value.items()}
-    if isinstance(value, Sequence):
-        prefix = f"{path}." if path else ""
-        return [materialise(v, f"{prefix}{i}") for i, v in enumerate(value)]
+        out = {}
+        for k, v in value.items():
+            where.append(str(k))
+            out[str(k)] = _materialise(v, where)
+            where.pop()
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        out = []
+        for i, v in enumerate(value):
+            where.append(str(i))
+            out.append(_materialise(v, where))
+            where.pop()
+        return out
     return value
 
 
