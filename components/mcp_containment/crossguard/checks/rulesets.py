@@ -6,7 +6,8 @@ gateway enforces is the component's children. This check holds the two together:
 by group (selectors, domains). Rules reference groups by UUID: a UUID that is known must be the
 declared group's; one that is not (a group the same preview creates) must stand where the
 declaration names such a group. That residue, which of the groups being created a reference
-points at, is checked again by the update's own run of the pack, when every UUID is known.
+points at, is checked exactly once every UUID is known: by the update's own run of the pack
+(stack policies run last, after the change) and by every later preview.
 A Kubernetes selector's cluster id is the caller's to set (``DcfRulebaseArgs``) and is not
 compared, nor a subnet selector's range, which the wire form does not carry.
 """
