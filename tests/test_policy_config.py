@@ -7,15 +7,19 @@ from typing import Any
 
 import pytest
 
+from mcp_containment.config.validate import validate
 from mcp_containment.crossguard.checks.network import check_routing
 from mcp_containment.crossguard.policy_config import (
     config_errors,
     facts_from_engine_config,
     merge_config,
+    stack_facts,
     unknown_policies,
 )
 from mcp_containment.crossguard.registry import Level
 from mcp_containment.crossguard.resources import Resource, Unknown
+
+from .helpers import raw_stack
 
 
 def test_defaults_are_policy_levels_and_no_stack_fact() -> None:
@@ -220,3 +224,11 @@ def test_a_known_interface_not_derived_from_the_gateway_fails() -> None:
         for r in aws({"cidrBlock": "0.0.0.0/0", "networkInterfaceId": "eni-1"}, inline=True)
     ]
     assert len(list(check_routing(resources, {}))) == 1
+
+
+def test_policy_config_pins_only_the_facts_a_stack_has() -> None:
+    spec = validate(raw_stack("foundry-prod"))
+    assert spec.lock is None
+    pinned = stack_facts(spec)
+    assert "subnet-immutability" not in pinned  # no lock yet: nothing to pin, nothing to blank
+    assert pinned["dcf-decryption-scope"] == {"production": True, "controllerVersion": "8.2.1"}

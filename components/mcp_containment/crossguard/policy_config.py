@@ -34,9 +34,12 @@ def facts_of(spec: Spec) -> dict[str, Any]:
 
 
 def stack_facts(spec: Spec) -> dict[str, dict[str, Any]]:
-    """The stack facts as policy config, per policy (``containment policy-config``)."""
-    facts = {"lock": {}, **facts_of(spec)}
-    return {p.name: {k: facts[k] for k in p.config} for p in POLICIES if p.config}
+    """The stack facts as policy config, per policy (``containment policy-config``). A fact
+    the stack does not have (no lock yet) is left out rather than pinned empty: policy config
+    wins over the stack, and a stale empty lock would switch subnet-immutability off."""
+    facts = facts_of(spec)
+    out = {p.name: {k: facts[k] for k in p.config if k in facts} for p in POLICIES}
+    return {name: props for name, props in out.items() if props}
 
 
 @dataclass(frozen=True, slots=True)
