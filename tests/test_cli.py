@@ -213,3 +213,11 @@ def test_policy_pack_writes_a_runnable_pack_and_prints_its_directory(tmp_path: P
     (written / "notes.txt").write_text("mine")
     code, _, err = invoke("policy-pack", "--out", str(written))
     assert code == 2 and "notes.txt" in err
+
+
+def test_check_exit_2_on_a_property_the_engine_would_refuse(tmp_path: Path) -> None:
+    bad = tmp_path / "policy-config.json"
+    bad.write_text(json.dumps({"dcf-audit-logging": {"production": "yes"}}))
+    code, _, err = invoke("check", "--stack", "foundry-prod", "--policy-config", str(bad))
+    assert code == 2
+    assert "--policy-config" in err and "'yes' is not of type 'boolean'" in err

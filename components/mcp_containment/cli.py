@@ -304,10 +304,10 @@ def check(
     layers: list[dict[str, Any]] = []
     if policy_config is not None:
         layers.append(_policy_config_layer(policy_config, target.as_json))
+    capture = run_plan(spec, preview=preview)
     try:
-        capture = run_plan(spec, preview=preview)
         violations = run_check(capture, layers, _engine_config(target.path))
-    except ValueError as exc:
+    except ValueError as exc:  # the policy config: a level or a property the engine refuses
         fail([Issue("--policy-config", str(exc))], target.as_json)
     mandatory = [v for v in violations if v.level is Level.MANDATORY]
     if target.as_json:
