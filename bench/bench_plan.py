@@ -2,10 +2,11 @@
 
 Stack: the Obot-on-AKS example with N MCP servers (default 200), each with a few declared
 domains. Measured in a fresh process, so imports are included, as a user would see them:
-``plan`` = validate + mocked program run + capture; ``check`` = every policy over the capture.
-Also reports the capture with version aliases kept, to show what the offline runner saves.
+``plan`` = validate + mocked program run + capture; ``check`` = every policy over the capture,
+sent the requests the engine sends (the stack's config as the engine hands it over). Also
+reports the capture with version aliases kept, to show what the offline runner saves.
 
-    python bench/bench_plan.py [--servers 200] [--with-aliases]
+    python bench/bench_plan.py [--servers 200] [--preview] [--with-aliases]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--servers", type=int, default=200)
+    parser.add_argument("--preview", action="store_true", help="a first preview: ids unknown")
     parser.add_argument("--with-aliases", action="store_true", help="also time an unpatched run")
     args = parser.parse_args()
 
@@ -31,10 +33,11 @@ def main() -> None:
     import yaml  # noqa: PLC0415
 
     from mcp_containment.config.load import raw_from_stack_config  # noqa: PLC0415
+    from mcp_containment.config.schema import PROJECT  # noqa: PLC0415
     from mcp_containment.config.validate import validate  # noqa: PLC0415
-    from mcp_containment.crossguard.policy_config import stack_facts  # noqa: PLC0415
     from mcp_containment.offline import runner  # noqa: PLC0415
     from mcp_containment.offline import runtime as offline  # noqa: PLC0415
+    from mcp_containment.offline.engine import stack_config  # noqa: PLC0415
 
     t_import = time.perf_counter()
     doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.obot-aks.yaml").read_text())
@@ -50,9 +53,10 @@ def main() -> None:
     ]
     spec = validate(raw)
     t_valid = time.perf_counter()
-    capture = offline.plan(spec)
+    capture = offline.plan(spec, preview=args.preview)
     t_plan = time.perf_counter()
-    violations = runner.check(capture, [stack_facts(spec)])
+    config = stack_config({f"{PROJECT}:{k}": v for k, v in raw.items()}, PROJECT)
+    violations = runner.check(capture, [], config)
     t_check = time.perf_counter()
 
     print(f"servers:            {args.servers}")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mcp_containment.config.load import raw_from_stack_config
+from mcp_containment.config.load import NAMESPACE, raw_from_stack_config
+from mcp_containment.config.schema import Spec
 from mcp_containment.config.validate import Issue, issues_of
+from mcp_containment.core.versions import provider_controller_release
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"
@@ -21,6 +24,25 @@ EXAMPLE_STACKS = sorted(
 def raw_stack(name: str) -> dict[str, Any]:
     doc = yaml.safe_load((STACKS_DIR / f"Pulumi.{name}.yaml").read_text())
     return raw_from_stack_config(doc["config"])
+
+
+def stack_config_of(spec: Spec) -> dict[str, str]:
+    """The stack's config as the engine hands it to a policy pack (``PULUMI_CONFIG``):
+    ``namespace:key`` -> text, structured values as JSON, secrets decrypted."""
+    doc = spec.model_dump(by_alias=True, exclude_none=True, mode="json")
+    config = {f"{NAMESPACE}{k}": v if isinstance(v, str) else json.dumps(v) for k, v in doc.items()}
+    # What a real stack of this spec carries besides: the AWS provider's region (it must be
+    # network.region), and the provider check skipped for another controller release.
+    if spec.cloud.value == "aws":
+        config["aws:region"] = spec.network.region
+    if spec.controller.version_tuple[:2] != provider_controller_release():
+        config["aviatrix:skipVersionValidation"] = "true"
+    # Credentials reach a pack decrypted: the pack must not mistake them for plain-text ones.
+    return {
+        **config,
+        "aviatrix:password": "decrypted-by-the-engine",
+        "obot:apiKey": "ok1-decrypted-by-the-engine",
+    }
 
 
 def with_changes(raw: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -167,3 +167,58 @@ def test_version() -> None:
     code, out, _ = invoke("--version")
     assert code == 0
     assert out.strip() == f"containment {__version__}"
+
+
+def test_check_judges_a_first_preview_on_request(stack_copy: Path) -> None:
+    # A locked foundry-prod: its first preview cannot keep the subnet id or gateway address.
+    code, out, _ = invoke("lock", "--config", str(stack_copy), "--json")
+    assert code == 0, out
+    doc = yaml.safe_load(stack_copy.read_text())
+    doc["config"]["mcp-containment:lock"].update(
+        agentSubnetId="/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
+        "providers/Microsoft.Network/virtualNetworks/prod-mcp-spoke/subnets/agents",
+        gatewayPrivateIp="10.40.0.4",
+    )
+    stack_copy.write_text(yaml.safe_dump(doc))
+    code, out, _ = invoke("check", "--config", str(stack_copy), "--preview", "--json")
+    assert code == 1
+    messages = [v["message"] for v in json.loads(out)["violations"]]
+    assert any("not known until apply" in m for m in messages), messages
+
+
+def test_check_needs_no_policy_config_for_the_stack_facts(stack_copy: Path) -> None:
+    # The network lock comes from the stack file itself, as in a real preview: a lock of
+    # another agent subnet fails subnet-immutability with no policy config at all.
+    _edit(stack_copy, lock={"agentSubnetCidr": "10.40.9.0/24"})
+    code, out, _ = invoke("check", "--config", str(stack_copy), "--json")
+    assert code == 1
+    hits = [v for v in json.loads(out)["violations"] if v["policy"] == "subnet-immutability"]
+    assert hits and all("10.40.9.0/24" in v["message"] for v in hits)
+
+
+def test_policy_pack_writes_a_runnable_pack_and_prints_its_directory(tmp_path: Path) -> None:
+    code, out, _ = invoke("policy-pack", "--out", str(tmp_path / "pack"))
+    assert code == 0
+    written = Path(out.strip())
+    assert sorted(p.name for p in written.iterdir()) == [
+        "PulumiPolicy.yaml",
+        "__main__.py",
+        "requirements.txt",
+    ]
+    doc = yaml.safe_load((written / "PulumiPolicy.yaml").read_text())
+    venv = Path(doc["runtime"]["options"]["virtualenv"])
+    assert venv.is_absolute() and (venv / "bin" / "python").is_file()
+    assert doc["version"] == __version__
+    # Writing again over an earlier pack is fine; over anything else it is refused.
+    assert invoke("policy-pack", "--out", str(written))[0] == 0
+    (written / "notes.txt").write_text("mine")
+    code, _, err = invoke("policy-pack", "--out", str(written))
+    assert code == 2 and "notes.txt" in err
+
+
+def test_check_exit_2_on_a_property_the_engine_would_refuse(tmp_path: Path) -> None:
+    bad = tmp_path / "policy-config.json"
+    bad.write_text(json.dumps({"dcf-audit-logging": {"production": "yes"}}))
+    code, _, err = invoke("check", "--stack", "foundry-prod", "--policy-config", str(bad))
+    assert code == 2
+    assert "--policy-config" in err and "'yes' is not of type 'boolean'" in err

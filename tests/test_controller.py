@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -27,9 +28,11 @@ from mcp_containment.config.validate import issues_of, validate
 from mcp_containment.core import names
 from mcp_containment.core.analysis import Code, analyze
 from mcp_containment.core.model import Layer, Rulebase
+from mcp_containment.crossguard import readback
+from mcp_containment.crossguard.checks import dcf
 from mcp_containment.crossguard.policy_config import stack_facts
-from mcp_containment.crossguard.readback import rulebase_from_resources
 from mcp_containment.crossguard.resources import Resource
+from mcp_containment.infra import stack as infra_stack
 from mcp_containment.offline import runner, runtime
 from mcp_containment.offline.runtime import Capture
 
@@ -39,6 +42,7 @@ GROUP = "aviatrix:index/dcfPolicyGroup:DcfPolicyGroup"
 RULESET = "aviatrix:index/dcfRuleset:DcfRuleset"
 GET_POINT = "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint"
 ORDERING = "dcf-rule-ordering"
+MATCH = "dcf-rulesets-match-rulebase"
 
 
 def issues(raw: dict[str, Any], **kw: Any) -> dict[str, str]:
@@ -249,29 +253,23 @@ def test_the_shared_controller_check_refuses_what_would_collide() -> None:
 # --- one order: compiler, simulator, analysis, policy pack ----------------------------------------
 
 
-def readback(capture: Capture, spec: Spec) -> Rulebase | None:
-    resources = [Resource(r.type, r.name, r.urn, r.outputs) for r in capture.resources]
-    return rulebase_from_resources(resources, {"controllerVersion": spec.controller.version})
-
-
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_the_pack_reads_back_the_compiled_order(stack: str) -> None:
+    """The rulebase the pack judges (the one DcfRulebase registers) is the compiled one, in
+    the compiled order, and each ruleset read back holds that layer's rules in that order."""
     spec = spec_of(stack)
     compiled = compile_rulebase(spec)
-    read = readback(planned(stack), spec)
-    assert read is not None
-    # The pack sees Obot's band only through a registered catalog (catalogSource); without
-    # one, it sees the policies the stack declares itself.
-    visible = {
-        p["metadata"]["namespace"] + "/" + p["metadata"]["name"]
-        for p in (compiled.firewall_policies)
-        if spec.kubernetes.obot.catalog_source
-        or "obot.ai/managed-by" not in p["metadata"].get("labels", {})
-    }
-    expected = [r for r in compiled.rules if r.firewall_policy in (None, *visible)]
-    assert [(r.name, r.layer, r.priority) for r in read.rules] == [
-        (r.name, r.layer, r.priority) for r in expected
+    resources = [Resource(r.type, r.name, r.urn, r.outputs) for r in planned(stack).resources]
+    ((_, declared),) = dcf.rulebase_components(resources)
+    assert [(r.name, r.layer, r.priority) for r in declared.rules] == [
+        (r.name, r.layer, r.priority) for r in compiled.rules
     ]
+    rulesets = [r for r in resources if r.type == RULESET]
+    assert rulesets
+    for rs in rulesets:
+        layer = readback.ruleset_layer(rs)
+        read = [r.name for r in readback.ruleset_rules(rs, {})]
+        assert read == [r.name for r in compiled.rules if r.layer is layer]
 
 
 def _variants() -> list[tuple[str, Spec]]:
@@ -360,7 +358,24 @@ def _deny_pods_before_band(rulebase: Rulebase, spec: Spec) -> Rulebase:
 def test_the_pack_refuses_a_default_deny_that_reaches_pods_before_the_band() -> None:
     spec, capture = spec_of("obot-aks"), planned("obot-aks")
     pods = next(r for r in capture.resources if r.inputs.get("name") == "prod-aks-cluster-pods")
+    assert not [v for v in runner.check(capture, [stack_facts(spec)]) if v.policy == ORDERING]
 
+    # Declared so by the rulebase: the ordering gate refuses it.
+    def widened(rulebase: Rulebase) -> Rulebase:
+        rules = tuple(
+            replace(r, src=(*r.src, "prod-aks-cluster-pods"))
+            if r.name == names.DEFAULT_DENY_INTERNET
+            else r
+            for r in rulebase.rules
+        )
+        return replace(rulebase, rules=rules)
+
+    with mock.patch.object(infra_stack, "compile_rulebase", lambda s: widened(compile_rulebase(s))):
+        declared = runtime.plan(spec)
+    found = [v.message for v in runner.check(declared, [stack_facts(spec)]) if v.policy == ORDERING]
+    assert any("may precede the Kubernetes band (after-ui)" in m for m in found)
+
+    # Written into the ruleset behind the declaration's back: the rulesets no longer match it.
     def widen(props: dict[str, Any]) -> None:
         for rule in props["rules"]:
             if rule["name"] == names.DEFAULT_DENY_INTERNET:
@@ -375,9 +390,8 @@ def test_the_pack_refuses_a_default_deny_that_reaches_pods_before_the_band() -> 
             edited.resources.append(replace(r, inputs=inputs, outputs=outputs))
         else:
             edited.resources.append(r)
-    assert not [v for v in runner.check(capture, [stack_facts(spec)]) if v.policy == ORDERING]
-    found = [v.message for v in runner.check(edited, [stack_facts(spec)]) if v.policy == ORDERING]
-    assert any("may precede the Kubernetes band (after-ui)" in m for m in found)
+    mismatch = [v for v in runner.check(edited, [stack_facts(spec)]) if v.policy == MATCH]
+    assert mismatch and all(v.level.value == "mandatory" for v in mismatch)
 
 
 def test_the_controller_command_checks_a_stacks_directory(tmp_path: Path) -> None:

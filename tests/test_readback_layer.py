@@ -9,9 +9,9 @@ import pytest
 
 from mcp_containment.config.validate import validate
 from mcp_containment.core.model import Layer
+from mcp_containment.crossguard import readback
 from mcp_containment.crossguard import resources as res
 from mcp_containment.crossguard.policy_config import stack_facts
-from mcp_containment.crossguard.readback import rulebase_from_resources
 from mcp_containment.crossguard.registry import Level
 from mcp_containment.offline import runner, runtime
 
@@ -25,8 +25,11 @@ def test_an_environment_named_after_something_keeps_its_layers(environment: str)
     violations = runner.check(capture, [stack_facts(spec)])
     assert [v for v in violations if v.level is Level.MANDATORY] == []
     views = [res.Resource(r.type, r.name, r.urn, r.outputs) for r in capture.resources]
-    rulebase = rulebase_from_resources(views, {})
-    assert rulebase is not None
-    layers = {r.name: r.layer for r in rulebase.rules}
+    layers = {
+        rule.name: readback.ruleset_layer(rs)
+        for rs in views
+        if rs.type in res.RULESET_TYPES
+        for rule in readback.ruleset_rules(rs, {})
+    }
     assert layers["deny-threat-intel"] is Layer.BEFORE_UI
     assert layers["default-deny-internet"] is Layer.AFTER_UI

@@ -22,10 +22,10 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from . import __version__
 from .config.load import load_file, stack_file
 from .config.schema import Spec
 from .config.validate import Issue, SpecError
+from .version import __version__
 
 if typing.TYPE_CHECKING:
     from .config.lock import LockPlan
@@ -396,6 +396,18 @@ def _policy_config_issues(layers: list[dict[str, Any]]) -> list[Issue]:
     return issues
 
 
+def _engine_config(path: Path) -> dict[str, str]:
+    """The stack file's config as the engine hands it to a policy pack (PULUMI_CONFIG)."""
+    from .config.files import read_text  # noqa: PLC0415
+    from .config.load import config_of, parse_stack_text  # noqa: PLC0415
+    from .config.schema import PROJECT  # noqa: PLC0415
+    from .offline.engine import stack_config  # noqa: PLC0415
+
+    where = str(path)
+    config = config_of(parse_stack_text(read_text(path, "stack file"), where), where)
+    return stack_config(config, PROJECT)
+
+
 @app.command()
 @stack_command
 def check(
@@ -404,23 +416,30 @@ def check(
         Path | None,
         typer.Option("--policy-config", help="Policy config file, as for --policy-pack-config."),
     ] = None,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview", help="Judge a first preview: ids, UUIDs and addresses not known yet."
+        ),
+    ] = False,
 ) -> None:
-    """plan + every policy of the pack in-process: exit 1 on mandatory violations."""
-    from .crossguard.policy_config import stack_facts  # noqa: PLC0415
+    """plan + every policy of the pack, sent what the engine sends it: exit 1 on mandatory
+    violations. Stack facts come from the stack's config, as in a real preview."""
     from .crossguard.registry import Level  # noqa: PLC0415
     from .offline.runner import check as run_check  # noqa: PLC0415
     from .offline.runtime import plan as run_plan  # noqa: PLC0415
 
     spec = target.spec()
-    layers: list[dict[str, Any]] = [stack_facts(spec)]
+    layers: list[dict[str, Any]] = []
     if policy_config is not None:
         layers.append(_policy_config_layer(policy_config, target.as_json))
         issues = _policy_config_issues(layers)
         if issues:
             fail(issues, target.as_json)
+    capture = run_plan(spec, preview=preview)
     try:
-        violations = run_check(run_plan(spec), layers)
-    except ValueError as exc:
+        violations = run_check(capture, layers, _engine_config(target.path))
+    except ValueError as exc:  # the policy config: a level or a property the engine refuses
         fail([Issue("--policy-config", str(exc))], target.as_json)
     mandatory = [v for v in violations if v.level is Level.MANDATORY]
     if target.as_json:
@@ -437,11 +456,29 @@ def check(
 @app.command("policy-config")
 @stack_command
 def policy_config_cmd(target: Target) -> None:
-    """Print the policy config for `pulumi preview --policy-pack-config` (lock, production,
-    controller version: the stack facts the pack reads)."""
+    """Print the stack facts (lock, production, controller version) as policy config. The
+    pack reads them from the stack's own config; use this only to pin them for a stack whose
+    config does not carry them (`pulumi preview --policy-pack-config`)."""
     from .crossguard.policy_config import stack_facts  # noqa: PLC0415
 
     emit_json(stack_facts(target.spec()))
+
+
+@app.command("policy-pack")
+def policy_pack_cmd(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory to write (new, or an earlier pack).")
+    ],
+) -> None:
+    """Write the policy pack, bound to this installation, and print its directory:
+    `pulumi preview --policy-pack "$(containment policy-pack --out DIR)"`."""
+    from .crossguard.pack_dir import PackDirError, write_pack  # noqa: PLC0415
+
+    try:
+        written = write_pack(out)
+    except (PackDirError, OSError) as exc:
+        fail([Issue("--out", str(exc))], as_json=False)
+    typer.echo(str(written))
 
 
 @app.command()

@@ -295,6 +295,17 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def spec_from_engine_config(config: Mapping[str, Any]) -> Spec | None:
+    """Validate the ``mcp-containment:`` keys of config as the engine hands it to a plugin
+    (``PULUMI_CONFIG``: ``namespace:key`` -> text, structured values as JSON); None when the
+    stack sets none of them. Which keys are secret is not part of that hand-over, so the
+    secret checks of :func:`load_pulumi_config` are the program's alone."""
+    if not any(k.startswith(NAMESPACE) for k in config):
+        return None
+    # The program's own validation: the AWS provider's region, the provider's version check.
+    return validate_config({k: _decode(v) for k, v in config.items() if k not in CREDENTIAL_KEYS})
+
+
 def load_pulumi_config() -> Spec:
     """Validate the running stack's config, as ``pulumi up``/``preview`` provide it."""
     # Imported here so the CLI's validate path never pays for loading the Pulumi SDK.

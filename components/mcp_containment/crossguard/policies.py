@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .checks import dcf, foundry, kubernetes, network
+from .checks import dcf, foundry, kubernetes, network, rulesets
 from .registry import (
     CA_ELSEWHERE,
     LOCK,
@@ -92,6 +92,16 @@ POLICIES: Final[tuple[PolicyDef, ...]] = (
         RULE_FACTS,
         remediation="Scope platform permits to nodes (set network.podSubnet), and permit "
         "named domains only.",
+    ),
+    PolicyDef(
+        "dcf-rulesets-match-rulebase",
+        "The groups and rulesets a DcfRulebase creates hold exactly the rulebase it registers "
+        "(the one every DCF policy judges).",
+        Level.MANDATORY,
+        "stack",
+        rulesets.check_rulesets_match,
+        remediation="Change the rulebase DcfRulebase is given, never its rulesets or groups "
+        "(transformations, ignore_changes, hand edits).",
     ),
     PolicyDef(
         "kubernetes-chart-versions-pinned",

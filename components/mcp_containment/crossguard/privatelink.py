@@ -17,7 +17,7 @@ from ..config import naming
 from ..core.analysis import PrivatePath
 from ..core.privatelink import Dependency, same_resource
 from . import resources as res
-from .resources import Resource
+from .resources import Resource, known
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class _Graph:
         if found:
             return found
         ids = {str(v) for v in _ids(value)}
-        return [x for x in self.by_urn.values() if x.props.get("id") in ids]
+        return [x for x in self.by_urn.values() if known(x.props.get("id")) in ids]
 
     def spoke(self) -> Resource | None:
         agents = next(
@@ -61,6 +61,11 @@ class _Graph:
                 return vnets[0]
         vnets = self.of_type.get(res.AZ_VNET, [])
         return vnets[0] if len(vnets) == 1 else None
+
+
+def _same_known(a: Any, b: Any) -> bool:
+    """Equal, and both known: an unknown name links nothing (the dependency links it)."""
+    return known(a) is not None and known(b) is not None and a == b
 
 
 def _ids(value: Any) -> Iterable[Any]:
@@ -90,7 +95,8 @@ def _targets(g: _Graph, endpoint: Resource, dep: Dependency) -> bool:
             continue
         # The stack's own Foundry account: an output at preview, linked by dependency.
         for r in g.linked(endpoint, "privateLinkServiceConnections", target):
-            if r.type == res.FOUNDRY_ACCOUNT and (r.props.get("accountName") or r.name) == dep.name:
+            name = known(r.props.get("accountName")) or r.name
+            if r.type == res.FOUNDRY_ACCOUNT and name == dep.name:
                 return True
         if isinstance(target, str) and target.lower().endswith(f"/accounts/{dep.name.lower()}"):
             return True
@@ -101,7 +107,7 @@ def _zones(g: _Graph, group: Resource) -> list[str]:
     """The zones a DNS zone group registers in: by dependency, or by the zone ids' last
     segment (``.../privateDnsZones/<zone>``) for zones the stack does not declare."""
     declared = [
-        str(z.props.get("privateZoneName") or z.name)
+        str(known(z.props.get("privateZoneName")) or z.name)
         for z in g.linked(group, "privateDnsZoneConfigs", None)
         if z.type == res.PRIVATE_ZONE
     ]
@@ -122,11 +128,11 @@ def _linked_zones(g: _Graph, spoke: Resource | None) -> list[str]:
         if spoke is None or spoke not in g.linked(link, "virtualNetwork", None):
             continue
         zones = [
-            str(z.props.get("privateZoneName") or z.name)
+            str(known(z.props.get("privateZoneName")) or z.name)
             for z in g.linked(link, "privateZoneName", None)
             if z.type == res.PRIVATE_ZONE
         ]
-        out += zones or [str(link.props.get("privateZoneName") or "")]
+        out += zones or [str(known(link.props.get("privateZoneName")) or "")]
     return out
 
 
@@ -140,15 +146,17 @@ def _path(g: _Graph, dep: Dependency, endpoint: Resource, spoke: Resource | None
         zg
         for zg in g.of_type.get(res.DNS_ZONE_GROUP, [])
         if endpoint in g.linked(zg, "privateEndpointName", None)
-        or zg.props.get("privateEndpointName") == endpoint.props.get("privateEndpointName")
+        or _same_known(
+            zg.props.get("privateEndpointName"), endpoint.props.get("privateEndpointName")
+        )
     ]
     zones = [z for zg in groups for z in _zones(g, zg)]
     linked = _linked_zones(g, spoke)
     return PrivatePath(
         dependency=dep,
-        endpoint=str(endpoint.props.get("privateEndpointName") or endpoint.name),
+        endpoint=str(known(endpoint.props.get("privateEndpointName")) or endpoint.name),
         group_ids=tuple(str(x) for c in _connections(endpoint) for x in c.get("groupIds") or ()),
-        subnet_cidr=next((res.cidr_of(s.props) for s in subnets if res.cidr_of(s.props)), None),
+        subnet_cidr=next((c for s in subnets if isinstance(c := res.cidr_of(s.props), str)), None),
         zones=tuple(dict.fromkeys(zones)),
         linked_zones=tuple(z for z in dict.fromkeys(linked) if z in zones),
     )

@@ -1,93 +1,46 @@
-"""Rebuild the layered rulebase from the resources a preview declares.
+"""What the policies read back from provider resources, beside the rulebase a ``DcfRulebase``
+declares.
 
-CrossGuard sees resources, not our spec; the rule policies therefore read the provider
-resources back into the core's :class:`~mcp_containment.core.model.Rulebase` (SmartGroups,
-WebGroups, the rulesets before and after the Kubernetes band, the DCF default action, and the
-FirewallPolicy objects that make up the band) and hand it to the same analysis the CLI runs.
-A ruleset's layer is read from its name (:func:`~mcp_containment.core.names.layer_of_ruleset`,
-the names :class:`~mcp_containment.infra.aviatrix.dcf.DcfRulebase` gives); a ruleset named
-otherwise is taken to sit at the earliest point, where it can shadow the most.
-
-Rules reference groups by controller UUID. For groups that already exist, a preview knows
-their UUIDs; for groups created in the same preview it does not.
+The DCF policies judge the declared rulebase (known at preview);
+``dcf-rulesets-match-rulebase`` reads the component's rulesets back with :func:`ruleset_rules`
+to hold them to it. A ruleset's layer is read from its name
+(:func:`~mcp_containment.core.names.layer_of_ruleset`, the names
+:class:`~mcp_containment.infra.aviatrix.dcf.DcfRulebase` gives); a ruleset named otherwise is
+taken to sit at the earliest point, where it can shadow the most. Obot's servers get their
+FirewallPolicies from Obot's controller, never as resources: :func:`planned_policies` computes
+them from a registered catalog with the controller's own translation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from ipaddress import IPv4Network
+from collections.abc import Mapping
 from typing import Any
 
-from ..config import naming
-from ..core import band, names, npc
-from ..core.model import (
-    Action,
-    Decrypt,
-    DefaultAction,
-    Layer,
-    PortRange,
-    Protocol,
-    Rule,
-    Rulebase,
-    Selector,
-    SmartGroup,
-    WebGroup,
-    in_evaluation_order,
-)
-from ..core.versions import parse_controller_version
+from ..core import names, npc
+from ..core.model import Action, Decrypt, Layer, PortRange, Protocol, Rule
 from . import resources as res
 from .resources import Resource
 
 
-def _subnet_cidrs(resources: Sequence[Resource]) -> dict[str, str]:
-    """Subnet name (and role) -> range: subnet selectors name a subnet, not its range."""
-    out: dict[str, str] = {}
-    for r in resources:
-        role = res.subnet_role(r)
-        cidr = res.cidr_of(r.props)
-        if role and cidr:
-            out[role] = cidr
-            out[str(r.props.get("subnetName") or r.name)] = cidr
-    return out
-
-
-def _rules(r: Resource) -> list[Mapping[str, Any]]:
+def raw_rules(r: Resource) -> list[Mapping[str, Any]]:
+    """A ruleset's rules as declared (wire form)."""
     return list(r.props.get("rules") or r.props.get("policies") or [])
 
 
-def _layer(r: Resource) -> Layer:
+def ruleset_layer(r: Resource) -> Layer:
     return names.layer_of_ruleset(str(r.props.get("name") or r.name)) or Layer.BEFORE_UI
 
 
-def _groups(
-    resources: Sequence[Resource], subnets: Mapping[str, str]
-) -> tuple[list[SmartGroup], list[WebGroup], dict[str, str]]:
-    """SmartGroups and WebGroups, and the UUID -> name map rules are resolved with."""
-    smart: list[SmartGroup] = list(names.MANAGED_GROUPS)
-    web: list[WebGroup] = []
-    by_uuid: dict[str, str] = {g.uuid: g.name for g in names.MANAGED_GROUPS if g.uuid}
-    for r in resources:
-        if r.type not in (res.SMART_GROUP, res.WEB_GROUP):
-            continue
-        name = str(r.props.get("name") or r.name)
-        matches = (r.props.get("selector") or {}).get("matchExpressions") or []
-        if r.type == res.SMART_GROUP:
-            smart.append(SmartGroup(name, tuple(Selector.from_wire(m, subnets) for m in matches)))
-        else:
-            domains = tuple(str(m["snifilter"]) for m in matches if m.get("snifilter"))
-            web.append(WebGroup(name, domains))
-        if r.props.get("uuid"):
-            by_uuid[str(r.props["uuid"])] = name
-    return smart, web, by_uuid
+def ruleset_rules(rs: Resource, by_uuid: Mapping[str, str]) -> list[Rule]:
+    """A ruleset's rules as core values, in priority order, group references resolved to
+    names through ``by_uuid`` (left as they are when unknown to it)."""
 
-
-def _ruleset_rules(rs: Resource, by_uuid: Mapping[str, str]) -> list[Rule]:
     def resolve(refs: Any) -> tuple[str, ...]:
         return tuple(by_uuid.get(str(u), str(u)) for u in refs or ())
 
-    layer = _layer(rs)
+    layer = ruleset_layer(rs)
     out = []
-    for raw in sorted(_rules(rs), key=lambda x: float(x.get("priority") or 0)):
+    for raw in sorted(raw_rules(rs), key=lambda x: float(x.get("priority") or 0)):
         decrypt = raw.get("decryptPolicy")
         out.append(
             Rule(
@@ -130,85 +83,4 @@ def planned_policies(r: Resource) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _manifests(resources: Sequence[Resource]) -> list[dict[str, Any]]:
-    """FirewallPolicy objects with rules, ordered as the band is (namespace, then name): the
-    ones declared, and the ones the controller will write for the registered catalog."""
-    out = [
-        {"metadata": r.props.get("metadata") or {}, "spec": r.props.get("spec") or {}}
-        for r in resources
-        if r.type == res.FIREWALL_POLICY
-    ]
-    out += [obj for r in resources for _, obj in planned_policies(r)]
-    out = [m for m in out if m["spec"].get("rules")]
-    return sorted(out, key=band.policy_key)
-
-
-def _default_action(resources: Sequence[Resource]) -> DefaultAction:
-    for r in resources:
-        if r.type == res.DEFAULT_ACTION:
-            action = Action.DENY if str(r.props.get("action")).upper() == "DENY" else Action.PERMIT
-            return DefaultAction(action, bool(r.props.get("logging")))
-    # Owned by the one stack per controller that owns controller-wide objects.
-    return DefaultAction(Action.DENY, True)
-
-
-def rulebase_from_resources(
-    resources: Sequence[Resource], config: Mapping[str, Any]
-) -> Rulebase | None:
-    """The layered rulebase the resources declare; None when they declare no DCF ruleset."""
-    rulesets = [r for r in resources if r.type in res.RULESET_TYPES]
-    manifests = _manifests(resources)
-    if not rulesets and not manifests:
-        return None
-    subnets = _subnet_cidrs(resources)
-    smart, web, by_uuid = _groups(resources, subnets)
-    rules = [rule for rs in rulesets for rule in _ruleset_rules(rs, by_uuid)]
-    kubernetes: list[Rule] = []
-    for manifest in manifests:
-        translated = band.to_rules(manifest)
-        smart += translated.smart_groups
-        web += translated.web_groups
-        kubernetes += translated.rules
-    catalogs = [r for r in resources if r.type == res.OBOT_CATALOG]
-    mcp_namespace = (
-        str(catalogs[0].props.get("mcpNamespace"))
-        if catalogs
-        else (manifests[-1]["metadata"].get("namespace") if manifests else None)
-    )
-    pods = subnets.get(naming.POD_SUBNET) or subnets.get(naming.AGENT_SUBNET)
-    version = str(config.get("controllerVersion") or "")
-    return Rulebase(
-        smart_groups=tuple(smart),
-        web_groups=tuple(web),
-        rules=in_evaluation_order([*rules, *kubernetes]),
-        default_action=_default_action(resources),
-        transit_attached=any(r.type == res.TRANSIT_ATTACHMENT for r in resources),
-        mcp_namespace=mcp_namespace,
-        mcp_pod_ranges=(str(IPv4Network(pods)),) if pods and mcp_namespace else (),
-        controller_version=parse_controller_version(version) if version else None,
-        production=bool(config.get("production")),
-    )
-
-
-def urn_of_rule(resources: Sequence[Resource], rule: str | None) -> str | None:
-    """The resource that declares ``rule`` (a ruleset, or a server's FirewallPolicy)."""
-    if rule is None:
-        return None
-    return next(_declaring(resources, rule), None)
-
-
-def _declaring(resources: Sequence[Resource], rule: str) -> Iterator[str]:
-    for r in resources:
-        if r.type in res.RULESET_TYPES and any(x.get("name") == rule for x in _rules(r)):
-            yield r.urn
-        if r.type == res.FIREWALL_POLICY:
-            meta = r.props.get("metadata") or {}
-            if rule.startswith(f"{meta.get('namespace')}/{meta.get('name')}:"):
-                yield r.urn
-        for _, obj in planned_policies(r):
-            meta = obj["metadata"]
-            if rule.startswith(f"{meta['namespace']}/{meta['name']}:"):
-                yield r.urn
-
-
-__all__ = ["planned_policies", "rulebase_from_resources", "urn_of_rule"]
+__all__ = ["planned_policies", "raw_rules", "ruleset_layer", "ruleset_rules"]

@@ -58,51 +58,47 @@ class PolicyDef:
     """How to fix a violation: shown with it by CrossGuard (``remediation_steps``)."""
 
 
-# Stack facts a policy may need, as config properties (with their JSON schema).
+# Stack facts a policy may read, as config properties (with their JSON schema). They have no
+# default: absent, a fact comes from the stack's own config (see policy_config); present, it
+# overrides the stack.
 PRODUCTION: Final[Mapping[str, Mapping[str, Any]]] = {
     "production": {
         "type": "boolean",
-        "default": False,
-        "description": "The stack is production (stricter checks).",
+        "description": "The stack is production (stricter checks); overrides the stack config.",
     }
 }
 CONTROLLER: Final[Mapping[str, Mapping[str, Any]]] = {
     "controllerVersion": {
         "type": "string",
-        "default": "",
-        "description": "Declared Aviatrix controller version.",
+        "description": "Declared Aviatrix controller version; overrides the stack config.",
     }
 }
 LOCK: Final[Mapping[str, Mapping[str, Any]]] = {
     "lock": {
         "type": "object",
-        "default": {},
-        "description": "The committed network lock (containment lock).",
+        "description": "The network lock (containment lock); overrides the stack config.",
     }
 }
 PROTECTION: Final[Mapping[str, Mapping[str, Any]]] = {
     "protect": {
         "type": "boolean",
-        "default": True,
         "description": "The stack protects its network, gateway and Foundry resources "
-        "(production by default, or as configured).",
+        "(production by default, or as configured); overrides the stack config.",
     }
 }
 PRIVATE_DEPENDENCIES: Final[Mapping[str, Mapping[str, Any]]] = {
     "privateDependencies": {
         "type": "array",
-        "default": [],
         "description": "What the agents must reach over private endpoints: the Foundry account, "
-        "foundry.dependencies and the decryption CA's vault.",
+        "foundry.dependencies and the decryption CA's vault; overrides the stack config.",
     }
 }
 CA_ELSEWHERE: Final[Mapping[str, Mapping[str, Any]]] = {
     "caConfiguredElsewhere": {
         "type": "boolean",
-        "default": False,
         "description": "The controller's proxy CA is declared by the stack that owns "
-        "controller-wide objects, not by this one.",
+        "controller-wide objects, not by this one; overrides the stack config.",
     }
 }
 RULE_FACTS: Final = {**PRODUCTION, **CONTROLLER}
-"""Every policy over the rebuilt rulebase reads the same facts, so they share one analysis."""
+"""Every policy over a declared rulebase reads the same facts, so they share one analysis."""

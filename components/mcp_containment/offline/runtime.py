@@ -9,6 +9,12 @@ Speed: every azure-native resource declares dozens of type aliases for old API v
 the SDK builds an alias URN for each eagerly (about 80 ms a resource). Inside :func:`run` only,
 type-only aliases are dropped before a resource is constructed; captures are otherwise
 identical. A real deployment never goes through this module.
+
+``preview=True`` runs the program as a first ``pulumi preview`` sees it: the mocked providers
+return the inputs and leave every computed output (ids, UUIDs, addresses) unknown, so what
+depends on them is unknown too; captures then hold
+:class:`~mcp_containment.crossguard.resources.Unknown` where the engine would send its
+sentinel.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import hashlib
 import ipaddress
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -28,6 +34,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 
 from ..config.schema import Spec
+from ..crossguard.resources import Unknown
 
 SECRET = "[secret]"
 """What a secret input or output looks like in a capture: its value is never kept."""
@@ -57,6 +64,8 @@ class CapturedResource:
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Input key -> URNs of the resources its value came from (what CrossGuard also exposes),
     so references between resources resolve without relying on ids."""
+    version: str = ""
+    """The provider plugin version the SDK asked for (a default provider's version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,10 @@ class Capture:
     invokes: list[CapturedInvoke] = field(default_factory=list)
     """Every invoke, sorted by token and arguments (calls run concurrently, so their arrival
     order means nothing)."""
+    project: str = "mcp-containment"
+    stack: str = "offline"
+    preview: bool = False
+    """Captured as a first preview: computed outputs unknown."""
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -86,7 +99,10 @@ class Capture:
 
 
 def _plain(value: Any, secrets: list[str] | None = None, key: str | None = None) -> Any:
-    """Wire values -> plain data; secrets are masked (and their top-level key recorded)."""
+    """Wire values -> plain data; secrets are masked (and their top-level key recorded),
+    unknowns (previews only) kept as :class:`Unknown`."""
+    if isinstance(value, pulumi.output.Unknown):
+        return Unknown(key or "")
     if rpc.is_rpc_secret(value):
         if secrets is not None and key is not None:
             secrets.append(key)
@@ -125,14 +141,25 @@ _PEM_OUTPUTS = {
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    """Outputs are the inputs plus deterministic ids and addresses: same program, same capture."""
+    """Outputs are the inputs plus deterministic ids and addresses: same program, same capture.
+    In a preview, the ids and addresses a provider computes are unknown, as for a resource the
+    preview creates."""
 
-    def __init__(self, capture: Capture) -> None:
+    def __init__(self, capture: Capture, preview: bool = False) -> None:
         self.capture = capture
+        self.preview = preview
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
+        rid, state = self._created(args)
+        if not self.preview:
+            return rid, state
+        # An empty id is an unknown id to the SDK (what the terraform bridge sends in previews).
+        computed = {k: pulumi.output.UNKNOWN for k in state if k not in args.inputs}
+        return "", {**args.inputs, **computed}
+
+    def _created(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         state.setdefault("name", _physical_name(args.typ, state) or args.name)
         rid = f"{args.name}-id"
@@ -192,6 +219,22 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks, capture: Capture) -> None:
         super().__init__(mocks)
         self.capture = capture
+        self.registered: dict[str, dict[str, Any]] = {}
+        """Component URN -> what it passed to ``register_outputs``."""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a child's type with its parent's whole type chain, the root
+        # stack excepted (pulumi/pulumi sdk/go/common/resource/urn/urn.go, New); the SDK's
+        # mock keeps only the parent's own type, root stack included.
+        qualified = parent.split("::")[2] if parent else "pulumi:pulumi:Stack"
+        if qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{settings.get_stack()}::{settings.get_project()}::{type_}::{name}"
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # gRPC method name
+        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        self.registered[request.urn] = {k: _plain(v, key=k) for k, v in outputs.items()}
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     def RegisterResource(self, request: Any) -> Any:  # gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -217,6 +260,7 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=tuple(request.ignoreChanges),
                 provider=request.provider or None,
+                version=request.version,
                 secret_inputs=tuple(secrets),
                 outputs=outputs,
                 property_dependencies={
@@ -291,6 +335,15 @@ def _in_declaration_order(capture: Capture, declared: list[tuple[str, str]]) -> 
     capture.resources.sort(key=lambda r: (ranks[id(r)], r.urn))
 
 
+def _registered_outputs(capture: Capture, registered: Mapping[str, dict[str, Any]]) -> None:
+    """A component's outputs are what it registered ({} if it never did), as the engine
+    keeps them; the mock's echo of its inputs is not an output."""
+    capture.resources[:] = [
+        r if r.custom else replace(r, outputs=dict(registered.get(r.urn, {})))
+        for r in capture.resources
+    ]
+
+
 def run(
     program: Callable[[], None],
     *,
@@ -298,30 +351,30 @@ def run(
     stack: str = "offline",
     config: Mapping[str, str] | None = None,
     secret_keys: Sequence[str] = (),
+    preview: bool = False,
 ) -> Capture:
-    """Run ``program`` against the mock runtime; return every registered resource, in order."""
+    """Run ``program`` against the mock runtime; return every registered resource, in order
+    (``preview``: as a first preview, computed outputs unknown)."""
     from pulumi.runtime import config as runtime_config  # noqa: PLC0415
 
-    capture = Capture()
+    capture = Capture(project=project, stack=stack, preview=preview)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     token = runtime_config.CONFIG.set(dict(config or {}))
     secret_token = runtime_config._SECRET_KEYS.set(set(secret_keys))
     try:
-        settings.reset_options(project=project, stack=stack, preview=False)
-        mocks = _Mocks(capture)
+        settings.reset_options(project=project, stack=stack, preview=preview)
+        mocks = _Mocks(capture, preview)
+        monitor = _CapturingMonitor(mocks, capture)
         pulumi_mocks.set_mocks(
-            mocks,
-            project=project,
-            stack=stack,
-            preview=False,
-            monitor=_CapturingMonitor(mocks, capture),
+            mocks, project=project, stack=stack, preview=preview, monitor=monitor
         )
         declared: list[tuple[str, str]] = []
         with _without_version_aliases(declared):
             loop.run_until_complete(run_pulumi_func(program))
         _in_declaration_order(capture, declared)
         capture.invokes.sort(key=lambda i: (i.token, repr(sorted(i.args.items()))))
+        _registered_outputs(capture, monitor.registered)
         root = settings.get_root_resource()
         outputs = getattr(root, "outputs", {}) or {}
         for key, value in outputs.items():
@@ -343,9 +396,9 @@ def run(
     return capture
 
 
-def plan(spec: Spec) -> Capture:
+def plan(spec: Spec, *, preview: bool = False) -> Capture:
     """The stack's program (:func:`mcp_containment.infra.stack.program`) under the mock
-    runtime."""
+    runtime (``preview``: as its first preview)."""
     from ..infra.stack import program  # noqa: PLC0415 - loads the provider SDKs
 
     def declare() -> None:
@@ -356,6 +409,7 @@ def plan(spec: Spec) -> Capture:
     return run(
         declare,
         stack=spec.environment,
+        preview=preview,
         config={"obot:apiKey": OFFLINE_OBOT_API_KEY},
         secret_keys=["obot:apiKey"],
     )

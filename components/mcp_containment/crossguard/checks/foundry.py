@@ -1,8 +1,9 @@
 """Foundry checks: the agents' dependencies stay on private paths, and decryption only where
 the agents trust the CA that signs it.
 
-Both read the resources alone plus stack facts: the declared dependencies (CrossGuard sees no
-config) and whether the controller's CA is declared by the stack that owns it.
+Both read the rulebase each ``DcfRulebase`` declares (known at preview, as the DCF policies
+read it), the resources, and stack facts: the declared dependencies and whether the
+controller's CA is declared by the stack that owns it.
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ from typing import Any
 
 from ...config import naming
 from ...core.analysis import Severity, private_path_findings
-from ...core.model import Decrypt, Rulebase
+from ...core.model import Decrypt
 from ...core.privatelink import Dependency
 from .. import resources as res
 from ..privatelink import private_paths
-from ..readback import rulebase_from_resources, urn_of_rule
-from ..resources import Resource, derived
-
-
-def _rulebase(resources: Sequence[Resource], config: Mapping[str, Any]) -> Rulebase | None:
-    key = f"foundry-rulebase/{bool(config.get('production'))}/{config.get('controllerVersion')}"
-    return derived(resources, key, lambda: rulebase_from_resources(resources, config))
+from ..resources import Resource
+from .dcf import Declared, declared, urn_of_rule
 
 
 def check_private_paths(
@@ -38,14 +34,15 @@ def check_private_paths(
         yield "the stack declares no spoke VNet for its private endpoints", None
         return
     production = bool(config.get("production"))
-    findings = private_path_findings(
-        _rulebase(resources, config), found.paths, found.spoke_cidr, production
-    )
     account = next((r.urn for r in resources if r.type == res.FOUNDRY_ACCOUNT), None)
-    for f in findings:
-        if f.severity is Severity.ERROR:
-            at = urn_of_rule(resources, f.rule) if f.rule else None
-            yield f.message, at or found.endpoint_urns.get(f.related or "") or account
+    rulebases: list[Declared | None] = [*declared(resources, config)] or [None]
+    for d in rulebases:
+        rulebase = d.rulebase if d is not None else None
+        findings = private_path_findings(rulebase, found.paths, found.spoke_cidr, production)
+        for f in findings:
+            if f.severity is Severity.ERROR:
+                at = urn_of_rule(resources, d, f.rule) if d is not None and f.rule else None
+                yield f.message, at or found.endpoint_urns.get(f.related or "") or account
 
 
 def check_decryption_ca(
@@ -53,12 +50,14 @@ def check_decryption_ca(
 ) -> Iterator[tuple[str, str | None]]:
     """No DECRYPT_ALLOWED rule unless the gateway's CA is configured on the controller and
     its public certificate is published in Key Vault, readable by the agents."""
-    if not any(_may_decrypt(r) for r in resources):
-        return  # the common case, decided without rebuilding the rulebase
-    rulebase = _rulebase(resources, config)
-    if rulebase is None:
-        return
-    decrypting = [r for r in rulebase.rules if r.decrypt_policy is Decrypt.ALLOWED]
+    # (what decrypts, where it is declared): the library's rules, and any FirewallPolicy.
+    decrypting = [
+        (rule.name, urn_of_rule(resources, d, rule.name))
+        for d in declared(resources, config)
+        for rule in d.rulebase.rules
+        if rule.decrypt_policy is Decrypt.ALLOWED
+    ]
+    decrypting += [(f"FirewallPolicy {r.name}", r.urn) for r in resources if _decrypting(r)]
     if not decrypting:
         return
     missing = []
@@ -72,22 +71,20 @@ def check_decryption_ca(
         )
     if not missing:
         return
-    for rule in decrypting:
+    for what, at in decrypting:
         yield (
-            f"{rule.name!r} decrypts (DECRYPT_ALLOWED) but {' and '.join(missing)}: every "
+            f"{what!r} decrypts (DECRYPT_ALLOWED) but {' and '.join(missing)}: every "
             "decrypted connection would fail TLS verification in the agent",
-            urn_of_rule(resources, rule.name),
+            at,
         )
 
 
-def _may_decrypt(r: Resource) -> bool:
-    if r.type in res.RULESET_TYPES:
-        rules = r.props.get("rules") or r.props.get("policies") or []
-        return any(x.get("decryptPolicy") == Decrypt.ALLOWED.value for x in rules)
-    if r.type == res.FIREWALL_POLICY:
-        rules = (r.props.get("spec") or {}).get("rules") or []
-        return any(str(x.get("decryptPolicy", "")).lower() == "decryptallowed" for x in rules)
-    return False
+def _decrypting(r: Resource) -> bool:
+    """A declared FirewallPolicy with a decrypting rule (the rulebase holds the library's)."""
+    if r.type != res.FIREWALL_POLICY:
+        return False
+    rules = (r.props.get("spec") or {}).get("rules") or []
+    return any(str(x.get("decryptPolicy", "")).lower() == "decryptallowed" for x in rules)
 
 
 def _published(resources: Sequence[Resource]) -> bool:

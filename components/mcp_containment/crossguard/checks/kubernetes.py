@@ -1,4 +1,8 @@
-"""Kubernetes checks: pinned charts, Obot's deny-all default, and each FirewallPolicy."""
+"""Kubernetes checks: pinned charts, Obot's deny-all default, and each FirewallPolicy.
+
+A FirewallPolicy is judged as the object the API server will receive: plain data, validated
+against the CRD. One with values unknown until apply cannot be validated, and says so.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from ...core.names import OBOT_DENY_ALL_EGRESS
 from ...core.versions import is_pinned_chart_version
 from .. import resources as res
 from ..readback import planned_policies
-from ..resources import Resource
+from ..resources import Resource, Undecidable, contains_unknown, is_unknown
 
 
 def check_chart_pinned(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
@@ -29,6 +33,8 @@ def check_obot_deny_all(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
     if r.type != res.HELM_RELEASE or r.props.get("chart") != "obot":
         return
     value = res.find_key(r.props.get("values") or {}, OBOT_DENY_ALL_EGRESS)
+    if is_unknown(value):
+        raise Undecidable(f"Obot's values ({OBOT_DENY_ALL_EGRESS}) are not known until apply")
     if str(value).lower() != "true":
         yield (
             f"Obot's {OBOT_DENY_ALL_EGRESS} is {value!r}: MCP servers that declare no egress "
@@ -43,13 +49,23 @@ def check_server_policy(r: Resource, config: Mapping[str, Any]) -> Iterator[str]
         manifest: dict[str, Any] = {
             "apiVersion": r.props.get("apiVersion"),
             "kind": r.props.get("kind"),
-            "metadata": dict(r.props.get("metadata") or {}),
-            "spec": dict(r.props.get("spec") or {}),
+            "metadata": r.props.get("metadata") or {},
+            "spec": r.props.get("spec") or {},
         }
+        unknown = contains_unknown(manifest)
+        if unknown:
+            raise Undecidable(
+                f"the FirewallPolicy cannot be validated: {', '.join(unknown)} not known until "
+                "apply"
+            )
         yield from _policy_problems(manifest, config)
-    for key, planned in planned_policies(r):
-        for problem in _policy_problems(planned, config):
-            yield f"catalog entry {key!r}: {problem}"
+    if r.type == res.OBOT_CATALOG:
+        unknown = contains_unknown(r.props.get("entries"))
+        if unknown:
+            raise Undecidable(f"the catalog's entries are not known until apply: {unknown[0]}")
+        for key, planned in planned_policies(r):
+            for problem in _policy_problems(planned, config):
+                yield f"catalog entry {key!r}: {problem}"
 
 
 def _policy_problems(manifest: Mapping[str, Any], config: Mapping[str, Any]) -> Iterator[str]:
