@@ -31,6 +31,12 @@ _EXPORTS: dict[str, str] = {
     "SpokeGatewayArgs": "infra.aviatrix.gateway",
     "AzureSpokeNetwork": "infra.network.azure",
     "AzureSpokeNetworkArgs": "infra.network.azure",
+    "ExistingVnet": "infra.network.azure",
+    "ExistingVpc": "infra.network.aws",
+    "DcfController": "infra.aviatrix.dcf",
+    "DcfControllerArgs": "infra.aviatrix.dcf",
+    "ObotCatalog": "infra.kubernetes.catalog",
+    "ObotCatalogArgs": "infra.kubernetes.catalog",
     "AwsSpokeNetwork": "infra.network.aws",
     "AwsSpokeNetworkArgs": "infra.network.aws",
     "GatewaySettings": "infra.network.gateway_settings",
@@ -56,8 +62,12 @@ __all__ = [
     "AzureSpokeNetworkArgs",
     "ContainmentStack",
     "ContainmentStackArgs",
+    "DcfController",
+    "DcfControllerArgs",
     "DcfRulebase",
     "DcfRulebaseArgs",
+    "ExistingVnet",
+    "ExistingVpc",
     "FoundryAgents",
     "FoundryAgentsArgs",
     "GatewaySettings",
@@ -67,6 +77,8 @@ __all__ = [
     "McpServerEgressArgs",
     "Obot",
     "ObotArgs",
+    "ObotCatalog",
+    "ObotCatalogArgs",
     "Rulebase",
     "Spec",
     "SpokeGateway",
@@ -96,13 +108,14 @@ if TYPE_CHECKING:
     from .config.load import load_file, load_pulumi_config
     from .config.schema import Spec
     from .core.model import Rulebase
-    from .infra.aviatrix.dcf import DcfRulebase, DcfRulebaseArgs
+    from .infra.aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
     from .infra.aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
     from .infra.foundry import FoundryAgents, FoundryAgentsArgs
+    from .infra.kubernetes.catalog import ObotCatalog, ObotCatalogArgs
     from .infra.kubernetes.firewall import K8sFirewall, K8sFirewallArgs
     from .infra.kubernetes.mcp_server import McpServerEgress, McpServerEgressArgs
     from .infra.kubernetes.obot import Obot, ObotArgs
-    from .infra.network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs
-    from .infra.network.azure import AzureSpokeNetwork, AzureSpokeNetworkArgs
+    from .infra.network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs, ExistingVpc
+    from .infra.network.azure import AzureSpokeNetwork, AzureSpokeNetworkArgs, ExistingVnet
     from .infra.network.gateway_settings import GatewaySettings
     from .infra.stack import ContainmentStack, ContainmentStackArgs

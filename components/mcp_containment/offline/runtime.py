@@ -134,24 +134,37 @@ def _physical_name(typ: str, inputs: Mapping[str, Any]) -> str | None:
     return str(value) if isinstance(value, str) else None
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
 _PEM_OUTPUTS = {
     "tls:index/privateKey:PrivateKey": ("privateKeyPem", "PRIVATE KEY"),
     "tls:index/selfSignedCert:SelfSignedCert": ("certPem", "CERTIFICATE"),
 }
 
 
-class _Mocks(pulumi_mocks.Mocks):
-    """Outputs are the inputs plus deterministic ids and addresses: same program, same capture.
-    In a preview, the ids and addresses a provider computes are unknown, as for a resource the
-    preview creates."""
+class ContainmentMocks(pulumi_mocks.Mocks):
+    """Pulumi mocks that answer every call the components make: outputs are the inputs plus
+    deterministic ids, names and addresses (same program, same capture), the attachment-point
+    and network-interface lookups return ids, and ``stack_references`` gives the outputs of
+    the stacks a program references. In a preview, what a provider computes is unknown, as
+    for a resource the preview creates."""
 
-    def __init__(self, capture: Capture, preview: bool = False) -> None:
-        self.capture = capture
+    def __init__(
+        self,
+        capture: Capture | None = None,
+        preview: bool = False,
+        stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.capture = capture if capture is not None else Capture()
         self.preview = preview
+        self.stack_references = dict(stack_references or {})
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            name = str(args.inputs.get("name") or args.name)
+            return name, {"name": name, "outputs": dict(self.stack_references.get(name, {}))}
         rid, state = self._created(args)
         if not self.preview:
             return rid, state
@@ -208,7 +221,8 @@ class _Mocks(pulumi_mocks.Mocks):
             return {"id": "eni-" + hashlib.sha256(seed.encode()).hexdigest()[:17]}, []
         if args.token == "aviatrix:index/getDcfAttachmentPoint:getDcfAttachmentPoint":
             name = str(args.args.get("name"))
-            return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))}, []
+            point = str(uuid.uuid5(uuid.NAMESPACE_URL, f"attachment-point/{name}"))
+            return {"id": point, "attachmentPointId": point, "name": name}, []
         if args.token == "azure:keyvault/getCertificateData:getCertificateData":
             # An existing Key Vault certificate's key: a placeholder, kept secret by the caller.
             return {"key": "mock-private-key", "pem": "", "id": str(args.args.get("name"))}, []
@@ -352,9 +366,11 @@ def run(
     config: Mapping[str, str] | None = None,
     secret_keys: Sequence[str] = (),
     preview: bool = False,
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Capture:
     """Run ``program`` against the mock runtime; return every registered resource, in order
-    (``preview``: as a first preview, computed outputs unknown)."""
+    (``preview``: as a first preview, computed outputs unknown; ``stack_references``: stack
+    name -> the outputs a ``pulumi.StackReference`` to it reads)."""
     from pulumi.runtime import config as runtime_config  # noqa: PLC0415
 
     capture = Capture(project=project, stack=stack, preview=preview)
@@ -364,7 +380,7 @@ def run(
     secret_token = runtime_config._SECRET_KEYS.set(set(secret_keys))
     try:
         settings.reset_options(project=project, stack=stack, preview=preview)
-        mocks = _Mocks(capture, preview)
+        mocks = ContainmentMocks(capture, preview, stack_references)
         monitor = _CapturingMonitor(mocks, capture)
         pulumi_mocks.set_mocks(
             mocks, project=project, stack=stack, preview=preview, monitor=monitor

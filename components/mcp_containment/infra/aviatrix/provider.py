@@ -427,4 +427,17 @@ def get_dcf_attachment_point(
     result = pulumi.runtime.invoke_output(
         GET_DCF_ATTACHMENT_POINT, {"name": name}, opts, package_ref=package_ref()
     )
-    return result.apply(lambda r: str(r["id"]))
+
+    def point_id(r: Mapping[str, Any]) -> str:
+        found = r.get("attachmentPointId") or r.get("id")
+        if not found:
+            # Generic test mocks answer every call with {}: say what is missing, and how to
+            # answer it (mcp_containment.testing.ContainmentMocks does).
+            raise ValueError(
+                f"aviatrix_dcf_attachment_point {name!r} returned no attachment_point_id; "
+                "in unit tests use mcp_containment.testing.ContainmentMocks, or pass the "
+                "point's id in DcfRulebaseArgs.attachment_points"
+            )
+        return str(found)
+
+    return result.apply(point_id)

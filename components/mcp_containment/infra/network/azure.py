@@ -76,6 +76,17 @@ class AzureSpokeNetworkArgs:
     tags: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
+def _gateway_address(ip: str | None) -> str:
+    """The UDR's next hop. A route without it would be refused by Azure at best; under test
+    mocks that report no address it would silently vanish from the plan: fail instead."""
+    if not ip:
+        raise ValueError(
+            "the spoke gateway reported no private IP for the workloads' default route; in "
+            "unit tests use mcp_containment.testing.ContainmentMocks, which assigns one"
+        )
+    return ip
+
+
 @dataclass(frozen=True, slots=True)
 class _Vnet:
     name: pulumi.Input[str]
@@ -222,7 +233,7 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
                 name="default-via-spoke-gateway",
                 address_prefix=DEFAULT_ROUTE,
                 next_hop_type="VirtualAppliance",
-                next_hop_ip_address=self.gateway_private_ip,
+                next_hop_ip_address=self.gateway_private_ip.apply(_gateway_address),
             )
         )
         return azure.network.RouteTable(
