@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from ..config import naming
-from ..config.schema import Mode, Spec
+from ..config.schema import ExtraBand, ExtraRule, ExtraSource, Mode, Spec
 from ..core import band, fqdn, names
 from ..core.model import (
+    DEFAULT_ROUTE,
     Action,
     Decrypt,
     DefaultAction,
@@ -286,6 +287,59 @@ def _obot_remote_servers(d: _Draft) -> None:
     )
 
 
+def _extra_source(d: _Draft, source: ExtraSource) -> tuple[str, ...]:
+    if source is ExtraSource.WORKLOADS:
+        return d.workloads
+    if source is ExtraSource.OBOT_SYSTEM:
+        return (d.name(names.OBOT_SYSTEM_PODS),)
+    return d.nodes
+
+
+def _extra_rule(d: _Draft, x: ExtraRule, layer: Layer) -> Rule:
+    """An ``egress.extraRules`` entry as a rule of ``layer``, with the group it names."""
+    group = d.name(f"{names.EXTRA_PREFIX}{x.name}")
+    dst: tuple[str, ...]
+    web: tuple[str, ...]
+    if x.domains:
+        d.web_groups.append(WebGroup(group, tuple(sorted(set(x.domains)))))
+        dst, web = PUBLIC, (group,)
+    else:
+        # 0.0.0.0/0 is Aviatrix's own Anywhere group: referenced, never declared again.
+        cidrs = [c for c in x.cidrs if c != DEFAULT_ROUTE]
+        dst = (names.ANYWHERE,) if len(cidrs) < len(x.cidrs) else ()
+        if cidrs:
+            d.groups.append(
+                SmartGroup(group, tuple(Selector(SelectorKind.CIDR, cidr=c) for c in cidrs))
+            )
+            dst = (*dst, group)
+        web = ()
+    protocol = Protocol.parse(x.protocol) or Protocol.ANY
+    return Rule(
+        name=x.name,
+        priority=0,
+        layer=layer,
+        action=Action(x.action.value),
+        src=_extra_source(d, x.source),
+        dst=dst,
+        protocol=protocol,
+        ports=()
+        if protocol in (Protocol.ANY, Protocol.ICMP)
+        else tuple(PortRange(port, port) for port in x.ports),
+        web_groups=web,
+        tls_required=bool(web),
+        decrypt_policy=Decrypt.NOT_ALLOWED if web and x.action.value == "PERMIT" else None,
+        monitor=d.monitor(x.name),
+        origin="extra",
+    )
+
+
+def _extra_platform_rules(d: _Draft) -> None:
+    """``egress.extraRules`` of the platform band: after the library's platform permits."""
+    for x in d.spec.egress.extra_rules:
+        if x.band is ExtraBand.PLATFORM:
+            d.before.append(_extra_rule(d, x, Layer.BEFORE_UI))
+
+
 def terminal_layer(spec: Spec) -> Layer:
     """Where the terminal denies go: after the band where the controller has that point."""
     return Layer.AFTER_KUBERNETES if spec.controller.after_kubernetes_point else Layer.AFTER_UI
@@ -296,6 +350,11 @@ def _terminal_denies(d: _Draft) -> None:
     point: every workload after the band, only pod-free workloads before it (a deny there that
     reached MCP pods would shadow every server permit)."""
     layer = terminal_layer(d.spec)
+    # Extra rules of the terminal band come first, whatever their sources: the analysis
+    # judges one that would shadow a server's permit before the band.
+    for x in d.spec.egress.extra_rules:
+        if x.band is ExtraBand.TERMINAL:
+            d.terminal.append(_extra_rule(d, x, layer))
     sources = d.workloads if layer > Layer.KUBERNETES else d.pod_free
     if not sources:
         return
@@ -315,13 +374,20 @@ _BUILDERS = (
     _foundry,
     _cluster_platform,
     _obot_remote_servers,
+    _extra_platform_rules,
     _kubernetes_band,
 )
 
 
 def compile_rulebase(spec: Spec) -> Rulebase:
     """The whole layered rulebase for a validated spec. Deterministic: same spec, same result."""
-    d = _Draft(spec, platform(), spec.name_prefix)
+    extensions = spec.egress.platform
+    data = platform().extended(
+        aca=extensions.aca_fqdns,
+        cluster_infra=extensions.cluster_infra,
+        obot_system=extensions.obot_system,
+    )
+    d = _Draft(spec, data, spec.name_prefix)
     for build in (*_BUILDERS, _terminal_denies):
         build(d)
     # One priority space across the base rulesets, so the table reads 1..n top to bottom.

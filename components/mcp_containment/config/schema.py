@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from ..core.fqdn import DomainError, check_egress_domain
+from ..core.fqdn import DomainError, check_egress_domain, check_platform_pattern, is_overbroad
 from ..core.model import Action
 from ..core.obot import MAX_SHORT_DESCRIPTION, MAX_STARTUP_TIMEOUT, Runtime, is_dns1123_subdomain
 from ..core.privatelink import AI_SERVICES, DEPENDENCY_SERVICES, KEY_VAULT, ArmId, Dependency
@@ -105,6 +105,20 @@ def _domain(value: str) -> str:
 
 
 EgressDomain = Annotated[str, AfterValidator(_domain)]
+
+
+def _platform_pattern(value: str) -> str:
+    try:
+        pattern = check_platform_pattern(value)
+    except DomainError as exc:
+        raise ValueError(str(exc)) from exc
+    if is_overbroad(pattern):
+        raise ValueError(f"{value!r} matches far too much (a whole public suffix)")
+    return pattern
+
+
+PlatformPattern = Annotated[str, AfterValidator(_platform_pattern)]
+"""A platform WebGroup entry: a hostname, a leading ``*.`` or Aviatrix's infix ``*``."""
 
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -316,6 +330,52 @@ class ToolCalls(_Model):
     decrypt: Flag = False
 
 
+class ExtraBand(StrEnum):
+    """Where an extra rule goes in the evaluation order."""
+
+    PLATFORM = "platform"
+    """With the platform permits: before the UI's rules and the Kubernetes band, after the
+    threat-intel deny and the library's own permits."""
+    TERMINAL = "terminal"
+    """With the terminal denies, just before the default deny."""
+
+
+class ExtraSource(StrEnum):
+    """Whose traffic an extra rule matches: groups the stack already defines."""
+
+    WORKLOADS = "workloads"
+    NODES = "nodes"
+    OBOT_SYSTEM = "obot-system"
+
+
+_RULE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class ExtraRule(_Model):
+    """A rule of your own in a named band of the base rulebase, judged by the same analysis
+    as the library's (a permit to all of the internet, a shadowed rule, a deny before the
+    band that would shadow a server's permit)."""
+
+    name: str = Field(pattern=_RULE_NAME.pattern)
+    action: Action
+    band: ExtraBand = ExtraBand.PLATFORM
+    source: ExtraSource = ExtraSource.NODES
+    domains: tuple[PlatformPattern, ...] = ()
+    """Hostnames (SNI) it matches, as a WebGroup: TCP only, TLS required."""
+    cidrs: tuple[Cidr, ...] = ()
+    """Addresses it matches, as a SmartGroup."""
+    protocol: Literal["tcp", "udp", "icmp", "any"] = "tcp"
+    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = (443,)
+
+
+class PlatformExtensions(_Model):
+    """Entries added to the packaged platform lists (a mirror, a private registry)."""
+
+    aca_fqdns: tuple[PlatformPattern, ...] = ()
+    cluster_infra: tuple[PlatformPattern, ...] = ()
+    obot_system: tuple[PlatformPattern, ...] = ()
+
+
 class Egress(_Model):
     default_action: Action = Action.DENY
     mode: Mode = Mode.MONITOR
@@ -327,6 +387,8 @@ class Egress(_Model):
     ``*.`` wildcards, IPv4 addresses or CIDRs)."""
     syslog: str | None = None
     """Remote syslog / CoPilot target (host:port) for the audit trail; informational here."""
+    extra_rules: tuple[ExtraRule, ...] = ()
+    platform: PlatformExtensions = PlatformExtensions()
 
     @field_validator("threat_feed")
     @classmethod

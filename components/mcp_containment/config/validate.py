@@ -378,12 +378,39 @@ def _rule_modes(p: dict[str, Any]) -> Iterator[Issue]:
         or p["controller"].after_kubernetes_point,
         remote_mcp=any(s.runtime is Runtime.REMOTE for _, s in p["mcpServers"]),
     )
+    rules = (*rules, *(x.name for x in p["egress"].extra_rules))
     for rule in p["egress"].rule_modes:
         if rule not in rules:
             yield Issue(
                 f"egress.ruleModes.{rule}",
                 f"no rule named {rule!r} in this stack's ruleset (rules: {', '.join(rules)})",
             )
+
+
+@_check("egress", "kubernetes")
+def _extra_rules(p: dict[str, Any]) -> Iterator[Issue]:
+    library = set(
+        names.base_rule_names(
+            foundry=True, kubernetes=True, api_server=True, east_west=True, remote_mcp=True
+        )
+    ) | {names.FP_ALLOW, names.FP_DENY}
+    seen: dict[str, int] = {}
+    for i, x in enumerate(p["egress"].extra_rules):
+        where = f"egress.extraRules[{i}]"
+        if x.name in library:
+            yield Issue(f"{where}.name", f"{x.name!r} is a rule of the library's own")
+        elif x.name in seen:
+            yield Issue(f"{where}.name", f"{x.name!r} is also egress.extraRules[{seen[x.name]}]")
+        seen.setdefault(x.name, i)
+        if bool(x.domains) == bool(x.cidrs):
+            yield Issue(where, "give domains (a WebGroup) or cidrs (a SmartGroup), one of them")
+        if x.domains and x.protocol != "tcp":
+            yield Issue(
+                f"{where}.protocol",
+                f"is {x.protocol}: a rule on domains matches the TLS SNI, so TCP only",
+            )
+        if x.source.value == "obot-system" and not p["kubernetes"].enabled:
+            yield Issue(f"{where}.source", "obot-system needs kubernetes.enabled")
 
 
 @_check("egress", "gateway")

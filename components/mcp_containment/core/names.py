@@ -79,6 +79,9 @@ MANAGED_GROUPS: Final = (
     ),
 )
 
+EXTRA_PREFIX: Final = "extra-"
+"""Starts the group an ``egress.extraRules`` entry names (``<prefix>-extra-<rule>``)."""
+
 # Obot's server settings (chart ``config:`` values, read as environment).
 OBOT_DENY_ALL_EGRESS: Final = "OBOT_SERVER_MCPDEFAULT_DENY_ALL_EGRESS"
 

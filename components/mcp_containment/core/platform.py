@@ -7,7 +7,8 @@ shows which list a stack was built from. Entries are validated on load.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -28,6 +29,22 @@ class PlatformData:
     obot_system_web_group: str
     obot_system_fqdns: tuple[str, ...]
     storage_like: tuple[str, ...]
+
+    def extended(
+        self,
+        *,
+        aca: Iterable[str] = (),
+        cluster_infra: Iterable[str] = (),
+        obot_system: Iterable[str] = (),
+    ) -> PlatformData:
+        """These lists with a stack's own entries added (a mirror, a private registry)."""
+        cluster = {k: (*v, *cluster_infra) for k, v in self.cluster_infra.items()}
+        return replace(
+            self,
+            aca_fqdns=_patterns([*self.aca_fqdns, *aca]),
+            cluster_infra=cluster,
+            obot_system_fqdns=_patterns([*self.obot_system_fqdns, *obot_system]),
+        )
 
     def cluster_infra_fqdns(self, cloud: str, region: str) -> tuple[str, ...]:
         return tuple(
