@@ -215,7 +215,7 @@ def validate(target: Target) -> None:
     """Parse and validate a stack config: exit 0 when valid, 2 with every problem when not."""
     spec = target.spec()
     if target.as_json:
-        emit_json({"valid": True, "errors": []})
+        emit_json({"valid": True, "errors": [], "stack": _summary(spec)})
         return
     if spec.foundry.enabled:
         kind = "Foundry agents"
@@ -224,6 +224,23 @@ def validate(target: Target) -> None:
     else:
         kind = "gateway only"
     typer.echo(f"valid: {spec.environment} on {spec.cloud.value}, {kind}")
+
+
+def _summary(spec: Spec) -> dict[str, Any]:
+    """What a pipeline needs to know about a stack: where it runs, and its cluster."""
+    k8s = spec.kubernetes
+    cluster_id = k8s.cluster_id or ""
+    _, _, after = cluster_id.lower().partition("/resourcegroups/")
+    cluster = {"clusterName": k8s.cluster_name, "clusterId": k8s.cluster_id}
+    if spec.cloud.value == "azure" and after:
+        cluster["resourceGroup"] = cluster_id[-len(after) :].split("/")[0]
+    return {
+        "cloud": spec.cloud.value,
+        "environment": spec.environment,
+        "region": spec.network.region,
+        "namePrefix": spec.name_prefix,
+        "kubernetes": cluster if k8s.enabled else None,
+    }
 
 
 def _port(value: Any) -> int:
