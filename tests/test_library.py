@@ -22,6 +22,7 @@ from mcp_containment.testing import (
     duplicate_urns,
 )
 
+from . import provider_schema
 from .helpers import raw_stack, with_changes
 
 NETWORK_STACK = "acme/network/prod"
@@ -252,3 +253,33 @@ def test_every_args_field_a_user_could_take_from_another_stack_is_an_input() -> 
     gateway = mc.GatewaySettings.__annotations__
     assert all("Input" in str(gateway[f]) for f in ("account_name", "gateway_name", "size"))
     assert "Input" not in str(gateway["routing"]) and Routing.UDR.value == "udr"
+
+
+def test_an_explicit_aviatrix_provider_reaches_every_aviatrix_resource() -> None:
+    rulebase = mc.compile_rulebase(mc.load_file("stacks/Pulumi.foundry-dev.yaml"))
+
+    def program() -> None:
+        controller = mc.AviatrixProvider(
+            "eu-controller",
+            mc.AviatrixProviderArgs(
+                controller_ip="10.2.0.10",
+                username="pulumi-automation",
+                password="s3cret",  # plain here: the provider keeps it secret anyway
+                skip_version_validation=False,
+            ),
+        )
+        mc.DcfRulebase(
+            "dcf",
+            mc.DcfRulebaseArgs(rulebase=rulebase, name_prefix="dev"),
+            pulumi.ResourceOptions(providers={"aviatrix": controller}),
+        )
+
+    resources = capture(program)
+    (provider,) = [r for r in resources.resources if r.type == "pulumi:providers:aviatrix"]
+    assert provider.inputs["password"] == "[secret]" and "password" in provider.secret_inputs
+    assert provider.inputs["skipVersionValidation"] == "false"  # bridged config is text
+    aviatrix = [r for r in resources.resources if r.type.startswith("aviatrix:")]
+    assert aviatrix and all((r.provider or "").startswith(provider.urn) for r in aviatrix)
+    # The provider's own arguments, as the pinned provider's schema names them.
+    schema = provider_schema.snapshot()["provider"]
+    assert {provider_schema.camel(k) for k in schema} >= set(provider.inputs)

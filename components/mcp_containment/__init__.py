@@ -25,6 +25,8 @@ from .version import __version__
 _EXPORTS: dict[str, str] = {
     "ContainmentStack": "infra.stack",
     "ContainmentStackArgs": "infra.stack",
+    "AviatrixProvider": "infra.aviatrix.provider",
+    "AviatrixProviderArgs": "infra.aviatrix.provider",
     "DcfRulebase": "infra.aviatrix.dcf",
     "DcfRulebaseArgs": "infra.aviatrix.dcf",
     "SpokeGateway": "infra.aviatrix.gateway",
@@ -56,6 +58,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AviatrixProvider",
+    "AviatrixProviderArgs",
     "AwsSpokeNetwork",
     "AwsSpokeNetworkArgs",
     "AzureSpokeNetwork",
@@ -110,6 +114,7 @@ if TYPE_CHECKING:
     from .core.model import Rulebase
     from .infra.aviatrix.dcf import DcfController, DcfControllerArgs, DcfRulebase, DcfRulebaseArgs
     from .infra.aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
+    from .infra.aviatrix.provider import AviatrixProvider, AviatrixProviderArgs
     from .infra.foundry import FoundryAgents, FoundryAgentsArgs
     from .infra.kubernetes.catalog import ObotCatalog, ObotCatalogArgs
     from .infra.kubernetes.firewall import K8sFirewall, K8sFirewallArgs

@@ -12,6 +12,7 @@ preview would show a diff.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 
 import pulumi
 
-from .package import package_ref
+from .package import PACKAGE, package_ref
 
 
 def camel(name: str) -> str:
@@ -412,6 +413,56 @@ class KubernetesCluster(_Binding):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(resource_name, args, opts)
+
+
+# --- the provider itself ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AviatrixProviderArgs:
+    controller_ip: pulumi.Input[str]
+    """The controller's address (the provider's ``controller_ip``)."""
+    username: pulumi.Input[str]
+    password: pulumi.Input[str]
+    """Kept a Pulumi secret whatever the caller passes (``pulumi config set --secret``)."""
+    skip_version_validation: bool | None = None
+    """Skip the provider's check of the controller's release (see ``controller.version``)."""
+    verify_ssl_certificate: bool | None = None
+    path_to_ca_certificate: pulumi.Input[str] | None = None
+
+
+class AviatrixProvider(pulumi.ProviderResource):
+    """The Aviatrix provider, declared explicitly (``pulumi:providers:aviatrix``): for a
+    program that manages several controllers, or takes the credentials from somewhere else
+    than ``aviatrix:*`` config. Pass it to the components as ``providers={"aviatrix": p}`` (or
+    ``provider=p`` on a single resource); their children inherit it."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: AviatrixProviderArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # Bridged providers take their config as text: non-string values travel as JSON.
+        props: dict[str, Any] = {
+            "controllerIp": args.controller_ip,
+            "username": args.username,
+            "password": pulumi.Output.secret(args.password),
+            "pathToCaCertificate": args.path_to_ca_certificate,
+        }
+        for key, flag in (
+            ("skipVersionValidation", args.skip_version_validation),
+            ("verifySslCertificate", args.verify_ssl_certificate),
+        ):
+            props[key] = None if flag is None else json.dumps(flag)
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["password"])
+        super().__init__(
+            PACKAGE,
+            resource_name,
+            {k: v for k, v in props.items() if v is not None},
+            pulumi.ResourceOptions.merge(opts, secret),
+            package_ref=package_ref(),
+        )
 
 
 # --- data sources ----------------------------------------------------------------------------
