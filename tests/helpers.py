@@ -19,6 +19,26 @@ STACKS_DIR = ROOT / "stacks"
 EXAMPLE_STACKS = sorted(
     p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml")
 )
+REPLAY_LOG = ROOT / "tests" / "fixtures" / "replay" / "foundry-dev-flows.jsonl"
+VERIFY_FIXTURES = ROOT / "tests" / "fixtures" / "obot" / "verify"
+# Every stack command, with the arguments it needs besides the stack.
+STACK_COMMANDS: dict[str, list[str]] = {
+    "validate": [],
+    "plan": [],
+    "check": [],
+    "simulate": ["--src", "10.40.1.9", "--dst", "attacker.io"],
+    "replay": [str(REPLAY_LOG)],
+    "policy-config": [],
+    "lock": [],
+    "catalog": ["--out", "catalog-out"],
+    "verify": [
+        "--policies",
+        str(VERIFY_FIXTURES / "firewallpolicies-drifted.json"),
+        "--servers",
+        str(VERIFY_FIXTURES / "servers-drifted.json"),
+    ],
+    "teardown": ["--sal-wait", "0"],
+}
 
 
 def raw_stack(name: str) -> dict[str, Any]:

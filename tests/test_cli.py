@@ -14,10 +14,8 @@ from typer.testing import CliRunner
 from mcp_containment import __version__
 from mcp_containment.cli import app
 
-from .helpers import ROOT, STACKS_DIR
+from .helpers import STACK_COMMANDS, STACKS_DIR
 
-REPLAY_LOG = ROOT / "tests" / "fixtures" / "replay" / "foundry-dev-flows.jsonl"
-VERIFY = ROOT / "tests" / "fixtures" / "obot" / "verify"
 runner = CliRunner()
 
 
@@ -46,24 +44,7 @@ def invalid_stack(stack_copy: Path) -> Path:
     return _edit(stack_copy, network={"region": "eastus", "cidr": "10.0.0.0/33"})
 
 
-# Every stack command, with the arguments it needs besides the stack.
-COMMANDS: dict[str, list[str]] = {
-    "validate": [],
-    "plan": [],
-    "check": [],
-    "simulate": ["--src", "10.40.1.9", "--dst", "attacker.io"],
-    "replay": [str(REPLAY_LOG)],
-    "policy-config": [],
-    "lock": [],
-    "catalog": ["--out", "catalog-out"],
-    "verify": [
-        "--policies",
-        str(VERIFY / "firewallpolicies-drifted.json"),
-        "--servers",
-        str(VERIFY / "servers-drifted.json"),
-    ],
-    "teardown": ["--sal-wait", "0"],
-}
+COMMANDS = STACK_COMMANDS
 # Exit 0 needs more than an example stack: a stack file to write, a catalog repository, live
 # objects, a Pulumi CLI. Their own tests cover it (test_lock, test_catalog, test_verify,
 # test_teardown); here, every command's exit 2.

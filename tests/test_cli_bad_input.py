@@ -14,18 +14,9 @@ from typer.testing import CliRunner, Result
 
 from mcp_containment.cli import app
 
-from .helpers import ROOT, STACKS_DIR
+from .helpers import STACK_COMMANDS, STACKS_DIR
 
-REPLAY_LOG = ROOT / "tests" / "fixtures" / "replay" / "foundry-dev-flows.jsonl"
-COMMANDS: dict[str, list[str]] = {
-    "validate": [],
-    "plan": [],
-    "check": [],
-    "simulate": ["--src", "10.40.1.9", "--dst", "attacker.io"],
-    "replay": [str(REPLAY_LOG)],
-    "policy-config": [],
-    "lock": [],
-}
+COMMANDS = STACK_COMMANDS
 
 
 def _stack_text(stack: str = "foundry-prod") -> str:
