@@ -291,6 +291,19 @@ def test_a_second_zone_pod_subnet_needs_second_zone_nodes() -> None:
     assert paths(single_zone) == {}
 
 
+def test_a_spoke_without_a_cluster_may_use_both_zones_as_one_workload() -> None:
+    raw = with_changes(
+        raw_stack(EKS),
+        kubernetes=None,
+        mcpServers=None,
+        mcpWorkloads=None,
+        network__podSubnet=None,
+        network__haPodSubnet=None,
+    )
+    group = compile_rulebase(validate(raw)).group(f"staging-{names.SPOKE_WORKLOADS}")
+    assert [s.name for s in group.selectors] == ["staging-mcp-agents", "staging-mcp-agents-ha"]
+
+
 @pytest.mark.parametrize("key", ["haAgentSubnet", "haPodSubnet"])
 def test_azure_refuses_second_zone_subnets(key: str) -> None:
     raw = with_changes(raw_stack("obot-aks"), **{f"network__{key}": "10.70.200.0/24"})
