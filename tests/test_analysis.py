@@ -228,6 +228,7 @@ def test_storage_exposed_to_mcp_pods() -> None:
     p = policy(
         "obot-eks",
         network__podSubnet=None,
+        network__haPodSubnet=None,
         mcpWorkloads=None,
         mcpServers=[
             {

@@ -91,10 +91,19 @@ def test_every_example_plans_with_every_child_parented(stack: str) -> None:
     ]
     assert top == ["mcp-containment:index:ContainmentStack"]
     assert len(capture.resources) > 20
-    decrypting = spec_of(stack).foundry.decryption_ca is not None
-    assert set(capture.outputs) == {"agentSubnetId", "gatewayPrivateIp", "agentSubnetCidr"} | (
-        {"decryptionCaCertificateUri"} if decrypting else set()
+    spec = spec_of(stack)
+    decrypting = spec.foundry.decryption_ca is not None
+    second_zone = spec.network.ha_agent_subnet is not None
+    assert set(capture.outputs) == (
+        {"agentSubnetId", "agentSubnetIds", "gatewayPrivateIp", "agentSubnetCidr"}
+        | ({"decryptionCaCertificateUri"} if decrypting else set())
+        | ({"haAgentSubnetId", "haAgentSubnetCidr"} if second_zone else set())
+        | ({"podSubnetIds"} if spec.network.pod_subnet else set())
     )
+    # The list a cluster takes: every workload (node) subnet, zone by zone.
+    ids = capture.outputs["agentSubnetIds"]
+    assert ids[0] == capture.outputs["agentSubnetId"]
+    assert ids[1:] == ([capture.outputs["haAgentSubnetId"]] if second_zone else [])
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)

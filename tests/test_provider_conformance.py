@@ -190,7 +190,8 @@ def stacks(draw: st.DrawFn) -> Spec:
 def _servers(draw: st.DrawFn, raw: dict[str, Any]) -> None:
     cidr = raw["kubernetes"].get("podIdentity") == "cidr"
     if not cidr and draw(st.booleans()):
-        del raw["network"]["podSubnet"]  # pods on the node subnet
+        del raw["network"]["podSubnet"]  # pods on the node subnets
+        raw["network"].pop("haPodSubnet", None)
     pods = ipaddress.IPv4Network(raw["network"].get("podSubnet") or raw["network"]["agentSubnet"])
     names_ = draw(st.lists(st.sampled_from(["github", "slack", "notion", "jira"]), unique=True))
     raw["mcpServers"] = [

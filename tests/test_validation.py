@@ -216,7 +216,12 @@ def test_rule_modes_name_real_rules() -> None:
 def test_pod_cidrs_outside_pod_range() -> None:
     raw = raw_stack(EKS)
     raw["mcpWorkloads"][0]["podCidrs"] = ["10.80.0.5/32"]
-    assert "outside the pod range" in paths(raw)["mcpWorkloads[0].podCidrs[0]"]
+    assert paths(raw)["mcpWorkloads[0].podCidrs[0]"] == (
+        "10.80.0.5/32 is outside every pod range 10.80.64.0/18, 10.80.128.0/18"
+    )
+    # A pod of the second zone's pod subnet is inside the pod range.
+    raw["mcpWorkloads"][0]["podCidrs"] = ["10.80.128.9/32"]
+    assert "mcpWorkloads[0].podCidrs[0]" not in paths(raw)
 
 
 def test_many_errors_reported_at_once() -> None:

@@ -553,7 +553,9 @@ def _print_lock(target: Target, planned: LockPlan) -> None:
         typer.echo(f"  kept from the existing lock: {', '.join(planned.carried)}")
     if planned.dropped:
         typer.echo(f"  no longer locked (teardown acknowledged): {', '.join(planned.dropped)}")
-    missing = [k for k in ("agentSubnetId", "gatewayPrivateIp") if k not in doc]
+    # The second zone's subnet id is known once deployed, when the stack declares that subnet.
+    second_zone = ("haAgentSubnetId",) if "haAgentSubnetCidr" in doc else ()
+    missing = [k for k in ("agentSubnetId", *second_zone, "gatewayPrivateIp") if k not in doc]
     if missing:
         typer.echo(
             f"  not yet known: {', '.join(missing)}; after `pulumi up`, run "

@@ -114,18 +114,23 @@ class _Draft:
         )
 
 
-def _subnet_group(d: _Draft, role: str, subnet_role: str, cidr: str) -> SmartGroup:
+def _subnet_group(d: _Draft, role: str, *subnets: tuple[str, str | None]) -> SmartGroup:
+    """A group of the stack's subnets, given as (subnet role, CIDR): one selector per subnet
+    declared (a SmartGroup is the OR of its selectors), so a workload's subnets in both
+    zones are one group and one identity."""
     spec = d.spec
     return SmartGroup(
         d.name(role),
-        (
+        tuple(
             Selector(
                 SelectorKind.SUBNET,
                 cidr=cidr,
                 account_name=spec.controller.account_name,
                 name=naming.subnet(spec, subnet_role),
                 region=spec.network.region,
-            ),
+            )
+            for subnet_role, cidr in subnets
+            if cidr is not None
         ),
     )
 
@@ -133,17 +138,26 @@ def _subnet_group(d: _Draft, role: str, subnet_role: str, cidr: str) -> SmartGro
 def _workload_groups(d: _Draft) -> None:
     """Groups for the stack's workloads: who the base rules apply to."""
     spec, net = d.spec, d.spec.network
+    agents = (
+        (naming.AGENT_SUBNET, net.agent_subnet),
+        (naming.HA_AGENT_SUBNET, net.ha_agent_subnet),
+    )
     if spec.foundry.enabled or not spec.kubernetes.enabled:
         role = names.FOUNDRY_AGENTS if spec.foundry.enabled else names.SPOKE_WORKLOADS
-        group = _subnet_group(d, role, naming.AGENT_SUBNET, net.agent_subnet)
+        group = _subnet_group(d, role, *agents)
         d.groups.append(group)
         d.workloads = d.nodes = d.pod_free = (group.name,)
         return
-    nodes = _subnet_group(d, names.CLUSTER_NODES, naming.AGENT_SUBNET, net.agent_subnet)
+    nodes = _subnet_group(d, names.CLUSTER_NODES, *agents)
     d.groups.append(nodes)
     d.workloads = d.nodes = (nodes.name,)
     if net.pod_subnet:
-        pods = _subnet_group(d, names.CLUSTER_PODS, naming.POD_SUBNET, net.pod_subnet)
+        pods = _subnet_group(
+            d,
+            names.CLUSTER_PODS,
+            (naming.POD_SUBNET, net.pod_subnet),
+            (naming.HA_POD_SUBNET, net.ha_pod_subnet),
+        )
         d.groups.append(pods)
         d.workloads += (pods.name,)
         # Pods have their own range: the node subnet holds none of them.
@@ -422,7 +436,7 @@ def _mcp_pod_ranges(spec: Spec) -> tuple[str, ...]:
     # kubernetes.podIdentity says (it applies to self-managed workloads only).
     if not spec.kubernetes.enabled:
         return ()
-    return (spec.network.pod_subnet or spec.network.agent_subnet,)
+    return spec.network.pod_ranges
 
 
 __all__ = ["compile_rulebase", "terminal_layer"]

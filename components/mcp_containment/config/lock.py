@@ -37,7 +37,7 @@ from .schema import Lock, LockedRoute, Routing, Spec, ipv4, resource_id
 from .validate import Issue, SpecError
 
 LOCK_KEY = f"{NAMESPACE}lock"
-DEPLOYED_OUTPUTS = ("agentSubnetId", "gatewayPrivateIp")
+DEPLOYED_OUTPUTS = ("agentSubnetId", "haAgentSubnetId", "gatewayPrivateIp")
 """The stack outputs (see ``infra.stack.program``) a lock records."""
 MASKED = "[secret]"
 """What `pulumi stack output --json` prints for a secret output without ``--show-secrets``."""
@@ -57,9 +57,13 @@ def build_lock(spec: Spec, outputs: Mapping[str, Any] | None = None) -> Lock:
         )
     else:
         route = LockedRoute(address_prefix=DEFAULT_ROUTE, next_hop_type="None")
+    ha = spec.network.ha_agent_subnet
     return Lock(
         agent_subnet_cidr=spec.network.agent_subnet,
         agent_subnet_id=subnet_id,
+        ha_agent_subnet_cidr=ha,
+        # Only while the stack declares it: an output left from before is no baseline.
+        ha_agent_subnet_id=outputs.get("haAgentSubnetId") if ha is not None else None,
         routes=(route,) if spec.cloud.value == "azure" else (),
         gateway_private_ip=gateway_ip,
         capability_host_subnet=subnet_id if spec.foundry.enabled else None,
@@ -95,7 +99,11 @@ def read_outputs(path: Path) -> dict[str, Any]:
     return data
 
 
-_OUTPUT_CHECKS = {"agentSubnetId": resource_id, "gatewayPrivateIp": ipv4}
+_OUTPUT_CHECKS = {
+    "agentSubnetId": resource_id,
+    "haAgentSubnetId": resource_id,
+    "gatewayPrivateIp": ipv4,
+}
 
 
 def deployed_values(outputs: Mapping[str, Any]) -> dict[str, str]:
@@ -141,7 +149,11 @@ class LockPlan:
     """Keys of the existing lock the new one no longer has (only after an acknowledgement)."""
 
 
-_CARRIED = (("agentSubnetId", "agent_subnet_id"), ("gatewayPrivateIp", "gateway_private_ip"))
+_CARRIED = (
+    ("agentSubnetId", "agent_subnet_id"),
+    ("haAgentSubnetId", "ha_agent_subnet_id"),
+    ("gatewayPrivateIp", "gateway_private_ip"),
+)
 
 
 def _unset(value: Any) -> bool:

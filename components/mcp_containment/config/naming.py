@@ -13,6 +13,10 @@ GATEWAY_SUBNET = "aviatrix-gateway"
 HA_GATEWAY_SUBNET = "aviatrix-gateway-ha"
 AGENT_SUBNET = "agents"
 POD_SUBNET = "pods"
+HA_AGENT_SUBNET = "agents-ha"
+"""AWS: the workload (node) subnet in the second zone, the HA gateway's."""
+HA_POD_SUBNET = "pods-ha"
+"""AWS: the pod subnet in the second zone (EKS custom networking: one per node zone)."""
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 
 

@@ -311,10 +311,31 @@ class Network(_Model):
     reach MCP server pods, which analysis reports."""
     ha_gateway_subnet: Cidr | None = None
     """AWS only: the HA gateway lives in a second public subnet in another AZ."""
+    ha_agent_subnet: Cidr | None = None
+    """AWS only: the workload (node) subnet in the second zone, beside the HA gateway. An EKS
+    cluster needs subnets in two zones; routed like ``agent_subnet``, the same workloads."""
+    ha_pod_subnet: Cidr | None = None
+    """AWS only, with ``pod_subnet``: the pod subnet in the second zone (EKS custom
+    networking takes a pod subnet in each zone its nodes run in)."""
     private_endpoint_subnet: Cidr | None = None
     routing: Routing = Routing.UDR
     availability_zones: tuple[str, ...] = ()
-    """AWS: zone of the gateway subnet, then of the HA subnet (defaults: region + a, b)."""
+    """AWS: zone of the gateway and first workload subnets, then of the HA gateway and
+    second-zone workload subnets (defaults: region + a, b)."""
+
+    @property
+    def agent_subnets(self) -> tuple[str, ...]:
+        """The workload (node) subnets, zone by zone: one on Azure (regional), two on AWS
+        when ``ha_agent_subnet`` is set."""
+        return (self.agent_subnet, *((self.ha_agent_subnet,) if self.ha_agent_subnet else ()))
+
+    @property
+    def pod_ranges(self) -> tuple[str, ...]:
+        """Where pods get their addresses, zone by zone: the pod subnets, or the node subnets
+        when pods share them."""
+        if self.pod_subnet is None:
+            return self.agent_subnets
+        return (self.pod_subnet, *((self.ha_pod_subnet,) if self.ha_pod_subnet else ()))
 
 
 class Gateway(_Model):
@@ -627,6 +648,10 @@ class Lock(_Model):
     agent_subnet_cidr: Cidr
     agent_subnet_id: ResourceId | None = None
     """Known once deployed: ``containment lock --from-outputs`` records it."""
+    ha_agent_subnet_cidr: Cidr | None = None
+    """AWS: the second-zone workload subnet (``network.haAgentSubnet``), when declared."""
+    ha_agent_subnet_id: ResourceId | None = None
+    """Known once deployed, like ``agent_subnet_id``."""
     routes: tuple[LockedRoute, ...] = ()
     gateway_private_ip: IPv4 | None = None
     capability_host_subnet: ResourceId | None = None

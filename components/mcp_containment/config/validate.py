@@ -169,6 +169,8 @@ def _network_layout(p: dict[str, Any]) -> Iterator[Issue]:
         "podSubnet": net.pod_subnet,
         "haGatewaySubnet": net.ha_gateway_subnet,
         "privateEndpointSubnet": net.private_endpoint_subnet,
+        "haAgentSubnet": net.ha_agent_subnet,
+        "haPodSubnet": net.ha_pod_subnet,
     }
     present = {k: _net(v) for k, v in subnets.items() if v is not None}
     for key, sub in present.items():
@@ -208,6 +210,68 @@ def _network_layout(p: dict[str, Any]) -> Iterator[Issue]:
         )
     if cloud is Cloud.AZURE and net.availability_zones:
         yield Issue("network.availabilityZones", "is AWS only")
+    if cloud is Cloud.AWS:
+        yield from _aws_subnet_sizes(present)
+
+
+# EC2 CreateSubnet (API reference): "The allowed size for an IPv4 subnet is between a /28
+# netmask (16 IP addresses) and a /16 netmask (65,536 IP addresses)."
+AWS_SUBNET_PREFIXES = (16, 28)
+
+
+def _aws_subnet_sizes(present: Mapping[str, ipaddress.IPv4Network]) -> Iterator[Issue]:
+    low, high = AWS_SUBNET_PREFIXES
+    for key, sub in present.items():
+        if not low <= sub.prefixlen <= high:
+            yield Issue(
+                f"network.{key}",
+                f"{sub} is a /{sub.prefixlen}; an AWS subnet is /{low} to /{high}",
+            )
+
+
+_SECOND_ZONE = {"haAgentSubnet": "agentSubnet", "haPodSubnet": "podSubnet"}
+
+
+@_check("cloud", "network", "kubernetes")
+def _second_zone(p: dict[str, Any]) -> Iterator[Issue]:
+    """AWS subnets live in one zone: a cluster's workloads need their subnets in a second
+    one (an EKS cluster takes subnets in at least two zones, and custom networking a pod
+    subnet in every zone its nodes run in). Azure subnets are regional."""
+    net: Network = p["network"]
+    given = {"haAgentSubnet": net.ha_agent_subnet, "haPodSubnet": net.ha_pod_subnet}
+    if p["cloud"] is Cloud.AZURE:
+        for key, value in given.items():
+            if value is not None:
+                yield Issue(
+                    f"network.{key}",
+                    f"is AWS only: an Azure subnet is regional (it spans every zone), so "
+                    f"network.{_SECOND_ZONE[key]} already serves them all",
+                )
+        return
+    if p["kubernetes"].enabled and net.ha_agent_subnet is None:
+        yield Issue(
+            "network.haAgentSubnet",
+            "is required on AWS when kubernetes.enabled is true: an EKS cluster needs subnets "
+            "in at least two availability zones; this one is the nodes' subnet in "
+            "network.availabilityZones[1]",
+        )
+    if net.ha_pod_subnet is not None and net.pod_subnet is None:
+        yield Issue(
+            "network.haPodSubnet",
+            "is set while network.podSubnet is not: pods have a subnet in the second zone "
+            "only when they have one in the first (EKS custom networking)",
+        )
+    elif net.ha_pod_subnet is not None and net.ha_agent_subnet is None:
+        yield Issue(
+            "network.haPodSubnet",
+            "needs network.haAgentSubnet: pods get addresses in the zone of their node",
+        )
+    elif net.pod_subnet and net.ha_agent_subnet and net.ha_pod_subnet is None:
+        yield Issue(
+            "network.haPodSubnet",
+            "is required with network.podSubnet and network.haAgentSubnet: EKS custom "
+            "networking takes a pod subnet (an ENIConfig) in each zone the nodes run in",
+        )
 
 
 @_check("cloud", "network")
@@ -580,7 +644,7 @@ def _workloads(p: dict[str, Any]) -> Iterator[Issue]:
     if workloads and not k8s.enabled:
         yield Issue("mcpWorkloads", "workloads run on Kubernetes, but kubernetes.enabled is false")
     seen: dict[str, int] = {}
-    pod_range = _net(p["network"].pod_subnet or p["network"].agent_subnet)
+    pod_ranges = tuple(_net(c) for c in p["network"].pod_ranges)
     for i, w in workloads:
         where = f"mcpWorkloads[{i}]"
         if w.name in seen:
@@ -601,20 +665,23 @@ def _workloads(p: dict[str, Any]) -> Iterator[Issue]:
             )
         if len(set(w.egress_domains)) != len(w.egress_domains):
             yield Issue(f"{where}.egressDomains", "lists a domain more than once")
-        yield from _pod_cidrs(where, w, k8s.pod_identity, pod_range)
+        yield from _pod_cidrs(where, w, k8s.pod_identity, pod_ranges)
 
 
 def _pod_cidrs(
-    where: str, w: McpWorkload, identity: PodIdentity, pod_range: ipaddress.IPv4Network
+    where: str,
+    w: McpWorkload,
+    identity: PodIdentity,
+    pod_ranges: tuple[ipaddress.IPv4Network, ...],
 ) -> Iterator[Issue]:
     if identity is PodIdentity.CIDR:
         if not w.pod_cidrs:
             yield Issue(f"{where}.podCidrs", "is required when kubernetes.podIdentity is cidr")
         for j, cidr in enumerate(w.pod_cidrs):
-            if not _net(cidr).subnet_of(pod_range):
-                yield Issue(
-                    f"{where}.podCidrs[{j}]", f"{cidr} is outside the pod range {pod_range}"
-                )
+            if not any(_net(cidr).subnet_of(r) for r in pod_ranges):
+                shown = ", ".join(map(str, pod_ranges))
+                what = "the pod range" if len(pod_ranges) == 1 else "every pod range"
+                yield Issue(f"{where}.podCidrs[{j}]", f"{cidr} is outside {what} {shown}")
     elif w.pod_cidrs:
         yield Issue(f"{where}.podCidrs", "is only used when kubernetes.podIdentity is cidr")
 
@@ -801,6 +868,11 @@ def _availability_zones(p: dict[str, Any]) -> Iterator[Issue]:
             "network.availabilityZones",
             "needs a second zone for the HA gateway when gateway.ha is true",
         )
+    elif net.ha_agent_subnet is not None and len(zones) < 2:
+        yield Issue(
+            "network.availabilityZones",
+            "needs a second zone for network.haAgentSubnet (the workloads' second zone)",
+        )
 
 
 _SUBNET_ID = {
@@ -825,6 +897,7 @@ def _lock_ids(p: dict[str, Any]) -> Iterator[Issue]:
     regex, want = _SUBNET_ID[p["cloud"]]
     for key, value in (
         ("agentSubnetId", lock.agent_subnet_id),
+        ("haAgentSubnetId", lock.ha_agent_subnet_id),
         ("capabilityHostSubnet", lock.capability_host_subnet),
     ):
         if value is not None and not regex.match(value):

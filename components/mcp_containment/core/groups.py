@@ -162,4 +162,23 @@ def group_covers(a: SmartGroup, b: SmartGroup, pod_ranges: PodRanges = None) -> 
     """Every member of ``b`` is a member of ``a`` (conservative)."""
     if a.name == b.name:
         return True
-    return all(any(selector_covers(sa, sb, pod_ranges) for sa in a.selectors) for sb in b.selectors)
+    return all(
+        any(selector_covers(sa, sb, pod_ranges) for sa in a.selectors)
+        or _pods_covered(a.selectors, sb, pod_ranges)
+        for sb in b.selectors
+    )
+
+
+def _pods_covered(outer: tuple[Selector, ...], sb: Selector, pod_ranges: PodRanges) -> bool:
+    """Pods of one namespace may draw from several ranges (a pod subnet per zone), each inside
+    a different selector of the covering group: covered when every range is in one of them."""
+    namespace = sb.k8s_namespace
+    if sb.kind is not SelectorKind.K8S or not pod_ranges or namespace is None:
+        return False
+    nets = [
+        IPv4Network(s.cidr)
+        for s in outer
+        if s.kind in (SelectorKind.CIDR, SelectorKind.SUBNET) and s.cidr is not None
+    ]
+    ranges = pod_ranges.get(namespace, ())
+    return bool(ranges) and all(any(r.subnet_of(n) for n in nets) for r in ranges)

@@ -21,7 +21,8 @@ from .registry import (
 POLICIES: Final[tuple[PolicyDef, ...]] = (
     PolicyDef(
         "subnet-immutability",
-        "Agent subnet, UDR, gateway IP and capability host subnet match the network lock.",
+        "Agent subnets (both zones on AWS), UDR, gateway IP and capability host subnet match "
+        "the network lock.",
         Level.MANDATORY,
         "resource",
         network.check_subnet_immutability,
@@ -141,7 +142,8 @@ POLICIES: Final[tuple[PolicyDef, ...]] = (
     ),
     PolicyDef(
         "containment-infrastructure-protected",
-        "Agent subnet, route table and routes, gateway and capability host are protected.",
+        "Agent subnets (both zones on AWS), route table and routes, gateway and capability "
+        "host are protected.",
         Level.MANDATORY,
         "resource",
         network.check_protected,

@@ -229,12 +229,21 @@ PROXY_CA: Final = (
 )
 SUBNET_ROLES: Final = (
     naming.AGENT_SUBNET,
+    naming.HA_AGENT_SUBNET,
     naming.POD_SUBNET,
+    naming.HA_POD_SUBNET,
     naming.GATEWAY_SUBNET,
     naming.HA_GATEWAY_SUBNET,
     naming.PRIVATE_ENDPOINT_SUBNET,
 )
-WORKLOAD_ROLES: Final = (naming.AGENT_SUBNET, naming.POD_SUBNET)
+WORKLOAD_ROLES: Final = (
+    naming.AGENT_SUBNET,
+    naming.HA_AGENT_SUBNET,
+    naming.POD_SUBNET,
+    naming.HA_POD_SUBNET,
+)
+AGENT_ROLES: Final = (naming.AGENT_SUBNET, naming.HA_AGENT_SUBNET)
+"""The workload (node) subnets of either zone: locked and protected alike."""
 
 
 @dataclass(frozen=True, slots=True)

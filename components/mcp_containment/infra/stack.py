@@ -66,6 +66,12 @@ class ContainmentStack(pulumi.ComponentResource):
     """The FirewallPolicies of ``mcpWorkloads`` (Obot's servers get theirs from Obot)."""
     catalog: ObotCatalog | None
     agent_subnet_id: pulumi.Output[str]
+    agent_subnet_ids: pulumi.Output[list[str]]
+    """The workload (node) subnets, zone by zone: one on Azure, two on an EKS spoke."""
+    ha_agent_subnet_id: pulumi.Output[str] | None
+    """AWS: the second zone's workload subnet (``network.haAgentSubnet``), when declared."""
+    pod_subnet_ids: pulumi.Output[list[str]] | None
+    """The pod subnets, zone by zone, when pods have their own (``network.podSubnet``)."""
     gateway_private_ip: pulumi.Output[str]
 
     def __init__(
@@ -76,8 +82,11 @@ class ContainmentStack(pulumi.ComponentResource):
         self.rulebase = compile_rulebase(spec)
         tags = {"environment": spec.environment, "managed-by": "mcp-containment"}
         self._name = name
+        self.ha_agent_subnet_id = None
         self.network: AzureSpokeNetwork | AwsSpokeNetwork = self._network(spec, tags)
         self.agent_subnet_id = self.network.agent_subnet_id
+        self.agent_subnet_ids = self.network.agent_subnet_ids
+        self.pod_subnet_ids = self.network.pod_subnet_ids
         self.gateway_private_ip = self.network.gateway_private_ip
         onboarded = self._onboard_cluster(spec)
         self.controller = self._controller(spec) if spec.controller.owns_controller_wide else None
@@ -99,6 +108,7 @@ class ContainmentStack(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "agentSubnetId": self.agent_subnet_id,
+                "agentSubnetIds": self.agent_subnet_ids,
                 "gatewayPrivateIp": self.gateway_private_ip,
                 "ruleCount": len(self.rulebase.rules),
             }
@@ -140,7 +150,7 @@ class ContainmentStack(pulumi.ComponentResource):
         from .network.aws import AwsSpokeNetwork, AwsSpokeNetworkArgs  # noqa: PLC0415
 
         zones = net.availability_zones or (f"{net.region}a", f"{net.region}b")
-        return AwsSpokeNetwork(
+        aws = AwsSpokeNetwork(
             f"{self._name}-network",
             AwsSpokeNetworkArgs(
                 region=net.region,
@@ -150,6 +160,8 @@ class ContainmentStack(pulumi.ComponentResource):
                 ha_gateway_subnet_cidr=net.ha_gateway_subnet,
                 agent_subnet_cidr=net.agent_subnet,
                 pod_subnet_cidr=net.pod_subnet,
+                ha_agent_subnet_cidr=net.ha_agent_subnet,
+                ha_pod_subnet_cidr=net.ha_pod_subnet,
                 availability_zones=(zones[0], zones[-1]),
                 gateway=gateway,
                 protect=spec.protected,
@@ -157,6 +169,8 @@ class ContainmentStack(pulumi.ComponentResource):
             ),
             child,
         )
+        self.ha_agent_subnet_id = aws.ha_agent_subnet_id
+        return aws
 
     def _onboard_cluster(self, spec: Spec) -> list[pulumi.Resource]:
         """Label and namespace SmartGroups resolve only once the controller knows the cluster."""
@@ -343,6 +357,14 @@ def program(spec: Spec) -> ContainmentStack:
     pulumi.export("agentSubnetId", stack.agent_subnet_id)
     pulumi.export("gatewayPrivateIp", stack.gateway_private_ip)
     pulumi.export("agentSubnetCidr", spec.network.agent_subnet)
+    # Zone by zone, for an EKS cluster and its node groups (`subnetIds`).
+    pulumi.export("agentSubnetIds", stack.agent_subnet_ids)
+    if stack.ha_agent_subnet_id is not None:
+        # The lock records the second zone's subnet as it does the first's.
+        pulumi.export("haAgentSubnetId", stack.ha_agent_subnet_id)
+        pulumi.export("haAgentSubnetCidr", spec.network.ha_agent_subnet)
+    if stack.pod_subnet_ids is not None:
+        pulumi.export("podSubnetIds", stack.pod_subnet_ids)
     ca = stack.foundry.decryption_ca if stack.foundry is not None else None
     if ca is not None:
         # What agents set DECRYPTION_CA_SECRET_URI to (examples/foundry-agent-image).

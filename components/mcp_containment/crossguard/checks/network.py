@@ -26,18 +26,24 @@ _LOCKED_HOPS = (
 )
 
 
+_LOCKED_SUBNETS = {
+    naming.AGENT_SUBNET: ("agent subnet CIDR", "agentSubnetCidr"),
+    naming.HA_AGENT_SUBNET: ("second-zone agent subnet CIDR", "haAgentSubnetCidr"),
+}
+
+
 def check_subnet_immutability(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    """Agent subnet, UDR, gateway IP and capability-host subnet equal the committed lock."""
-    agent_subnet = res.subnet_role(r) == naming.AGENT_SUBNET
-    if not agent_subnet and r.type not in _LOCKED_TYPES:
+    """Agent subnets (both zones), UDR, gateway IP and capability-host subnet equal the
+    committed lock."""
+    locked_subnet = _LOCKED_SUBNETS.get(res.subnet_role(r) or "")
+    if locked_subnet is None and r.type not in _LOCKED_TYPES:
         return
     lock = config.get("lock") or {}
     if not lock or lock.get("teardownAcknowledged"):
         return
-    if agent_subnet:
-        yield from _against_lock(
-            "agent subnet CIDR", lock.get("agentSubnetCidr"), res.cidr_of(r.props)
-        )
+    if locked_subnet is not None:
+        label, key = locked_subnet
+        yield from _against_lock(label, lock.get(key), res.cidr_of(r.props))
     if r.type in (res.AZ_ROUTE_TABLE, res.AZ_ROUTE):
         yield from _locked_routes(r, lock)
     if r.type == res.FOUNDRY_ACCOUNT and lock.get("agentSubnetId"):
@@ -215,7 +221,7 @@ def check_protected(r: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     if not config.get("protect", True):
         return
     guarded = (
-        res.subnet_role(r) == naming.AGENT_SUBNET
+        res.subnet_role(r) in res.AGENT_ROLES
         or r.type in _GUARDED
         or r.type in res.CAPABILITY_HOST_TYPES
     )

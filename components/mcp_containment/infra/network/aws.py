@@ -3,9 +3,13 @@ through that gateway.
 
 The gateway lives in public subnets (an internet gateway route, as Aviatrix requires); the
 workload subnets are private and their route table's default route targets the gateway's
-network interface. With ``routing: controller`` the private route table is declared without a
-default route, which on AWS is fail-closed (no route, no egress), and the controller's routes
-are ignored as drift.
+network interface. An AWS subnet lives in one zone and an EKS cluster takes subnets in at least
+two (Amazon EKS user guide, "View Amazon EKS networking requirements for VPC and subnets"), so
+a spoke for EKS declares its workload subnets in two zones: the first zone's beside the
+gateway, the second zone's beside the HA gateway (``ha_agent_subnet_cidr``,
+``ha_pod_subnet_cidr``), all on the one egress route table. With ``routing: controller`` the
+private route table is declared without a default route, which on AWS is fail-closed (no
+route, no egress), and the controller's routes are ignored as drift.
 
 Bring your own: an existing VPC (:class:`ExistingVpc`, with its internet gateway if it has one)
 and existing subnets (``existing_subnet_ids``, by role): the component then declares only the
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +30,7 @@ from ...config import naming
 from ...config.schema import Cloud, Routing
 from ...core.model import DEFAULT_ROUTE
 from ..aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
-from .gateway_settings import GatewaySettings, network_outputs
+from .gateway_settings import GatewaySettings, network_outputs, subnet_ids
 
 COMPONENT = "mcp-containment:network:AwsSpokeNetwork"
 
@@ -51,19 +56,27 @@ class AwsSpokeNetworkArgs:
     gateway_subnet_cidr: pulumi.Input[str]
     """The gateway's public subnet (the gateway is told its CIDR, even when it exists)."""
     agent_subnet_cidr: pulumi.Input[str]
-    """The workload subnet (cluster nodes)."""
+    """The workload subnet (cluster nodes), in the first zone."""
     availability_zones: tuple[pulumi.Input[str], pulumi.Input[str]]
-    """Zone of the gateway (and first workload) subnet, then of the HA gateway subnet."""
+    """Zone of the gateway and first workload subnets, then of the HA gateway and
+    second-zone workload subnets."""
     cidr: pulumi.Input[str] | None = None
     """The VPC's CIDR when the component creates it; unused with ``existing_vpc``."""
     existing_vpc: ExistingVpc | None = None
     ha_gateway_subnet_cidr: pulumi.Input[str] | None = None
     """The HA gateway's public subnet, in the second zone."""
     pod_subnet_cidr: pulumi.Input[str] | None = None
-    """Pod addresses when separate from the nodes (EKS custom networking)."""
+    """Pod addresses when separate from the nodes (EKS custom networking), first zone."""
+    ha_agent_subnet_cidr: pulumi.Input[str] | None = None
+    """The workload (node) subnet in the second zone: an EKS cluster needs subnets in two
+    zones. Routed through the same egress table as ``agent_subnet_cidr``."""
+    ha_pod_subnet_cidr: pulumi.Input[str] | None = None
+    """The pod subnet in the second zone; with a pod subnet and a second-zone node subnet,
+    required (EKS custom networking takes a pod subnet in every zone its nodes run in)."""
     existing_subnet_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Subnets that exist already, by role (``aviatrix-gateway``, ``aviatrix-gateway-ha``,
-    ``agents``, ``pods``): associated with the component's route tables, not created."""
+    ``agents``, ``agents-ha``, ``pods``, ``pods-ha``): associated with the component's route
+    tables, not created."""
     protect: bool = True
     """``protect`` the VPC, subnets, route tables and gateway (a stack protects production)."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -74,7 +87,14 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
     gateway: SpokeGateway
     route_table: aws.ec2.RouteTable
     agent_subnet_id: pulumi.Output[str]
+    ha_agent_subnet_id: pulumi.Output[str] | None
+    agent_subnet_ids: pulumi.Output[list[str]]
+    """The workload (node) subnets, first zone first: what an EKS cluster and its node
+    groups take as ``subnetIds``."""
     pod_subnet_id: pulumi.Output[str] | None
+    ha_pod_subnet_id: pulumi.Output[str] | None
+    pod_subnet_ids: pulumi.Output[list[str]] | None
+    """The pod subnets, first zone first (one ENIConfig each), when pods have their own."""
     gateway_private_ip: pulumi.Output[str]
 
     def __init__(
@@ -83,27 +103,73 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
         super().__init__(COMPONENT, name, None, opts)
         self._name = name
         self._args = args
+        self._check_zones()
         self.vpc_id = self._vpc()
         self.gateway = self._gateway()
         self.gateway_private_ip = self.gateway.private_ip
         self.route_table = self._route_table()
-        zone_a = args.availability_zones[0]
+        zone_a, zone_b = args.availability_zones
         self.agent_subnet_id = self._workload_subnet(
             naming.AGENT_SUBNET, args.agent_subnet_cidr, zone_a
         )
-        self.pod_subnet_id = None
-        if args.pod_subnet_cidr is not None or naming.POD_SUBNET in args.existing_subnet_ids:
-            self.pod_subnet_id = self._workload_subnet(
-                naming.POD_SUBNET, args.pod_subnet_cidr, zone_a
-            )
+        self.ha_agent_subnet_id = self._optional(
+            naming.HA_AGENT_SUBNET, args.ha_agent_subnet_cidr, zone_b
+        )
+        self.pod_subnet_id = self._optional(naming.POD_SUBNET, args.pod_subnet_cidr, zone_a)
+        self.ha_pod_subnet_id = self._optional(
+            naming.HA_POD_SUBNET, args.ha_pod_subnet_cidr, zone_b
+        )
+        self.agent_subnet_ids = subnet_ids(self.agent_subnet_id, self.ha_agent_subnet_id)
+        self.pod_subnet_ids = (
+            subnet_ids(self.pod_subnet_id, self.ha_pod_subnet_id) if self.pod_subnet_id else None
+        )
+        own: dict[str, pulumi.Input[Any]] = {
+            "vpcId": self.vpc_id,
+            "routeTableId": self.route_table.id,
+        }
+        if self.ha_agent_subnet_id is not None:
+            own["haAgentSubnetId"] = self.ha_agent_subnet_id
+        if self.ha_pod_subnet_id is not None:
+            own["haPodSubnetId"] = self.ha_pod_subnet_id
         self.register_outputs(
             network_outputs(
-                {"vpcId": self.vpc_id, "routeTableId": self.route_table.id},
+                own,
+                self.agent_subnet_ids,
                 self.agent_subnet_id,
                 self.gateway_private_ip,
                 pod=self.pod_subnet_id,
+                pod_subnet_ids=self.pod_subnet_ids,
             )
         )
+
+    def _declared(self, role: str, cidr: pulumi.Input[str] | None) -> bool:
+        return cidr is not None or role in self._args.existing_subnet_ids
+
+    def _check_zones(self) -> None:
+        """Nothing half-done: pods get addresses in their node's zone (an ENIConfig's subnet
+        must be in the node's zone), so pod subnets come in every zone nodes run in, or none."""
+        args = self._args
+        pods = self._declared(naming.POD_SUBNET, args.pod_subnet_cidr)
+        ha_nodes = self._declared(naming.HA_AGENT_SUBNET, args.ha_agent_subnet_cidr)
+        ha_pods = self._declared(naming.HA_POD_SUBNET, args.ha_pod_subnet_cidr)
+        if ha_pods and not (pods and ha_nodes):
+            raise ValueError(
+                "AwsSpokeNetworkArgs: a second-zone pod subnet (ha_pod_subnet_cidr) needs a "
+                "pod subnet in the first zone and a second-zone node subnet (ha_agent_subnet_cidr)"
+            )
+        if pods and ha_nodes and not ha_pods:
+            raise ValueError(
+                "AwsSpokeNetworkArgs: nodes in two zones with their own pod subnet need one in "
+                "each zone: give ha_pod_subnet_cidr (or existing_subnet_ids['pods-ha'])"
+            )
+
+    def _optional(
+        self, role: str, cidr: pulumi.Input[str] | None, zone: pulumi.Input[str]
+    ) -> pulumi.Output[str] | None:
+        """A workload subnet the spoke may do without: declared when given a CIDR or an id."""
+        if not self._declared(role, cidr):
+            return None
+        return self._workload_subnet(role, cidr, zone)
 
     def _vpc(self) -> pulumi.Output[str]:
         args = self._args

@@ -25,7 +25,7 @@ from ...config import naming
 from ...config.schema import Cloud, Routing
 from ...core.model import DEFAULT_ROUTE
 from ..aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
-from .gateway_settings import GatewaySettings, network_outputs
+from .gateway_settings import GatewaySettings, network_outputs, subnet_ids
 
 COMPONENT = "mcp-containment:network:AzureSpokeNetwork"
 ACA_DELEGATION = "Microsoft.App/environments"
@@ -103,7 +103,11 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
     route_table: azure.network.RouteTable
     agent_subnet: azure.network.Subnet
     agent_subnet_id: pulumi.Output[str]
+    agent_subnet_ids: pulumi.Output[list[str]]
+    """``[agent_subnet_id]``: the list shape of the AWS spoke (a regional subnet serves every
+    zone)."""
     pod_subnet: azure.network.Subnet | None
+    pod_subnet_ids: pulumi.Output[list[str]] | None
     private_endpoint_subnet: azure.network.Subnet | None
     gateway_private_ip: pulumi.Output[str]
 
@@ -138,13 +142,17 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
             self.pod_subnet = self._workload_subnet(
                 naming.POD_SUBNET, args.pod_subnet_cidr, vnet, nsg, False, after=self.agent_subnet
             )
+        self.agent_subnet_ids = subnet_ids(self.agent_subnet_id)
+        self.pod_subnet_ids = subnet_ids(self.pod_subnet.id) if self.pod_subnet else None
         self.private_endpoint_subnet = self._private_endpoint_subnet(vnet, nsg)
         self.register_outputs(
             network_outputs(
                 {"vnetId": self.vnet_id, "routeTableId": self.route_table.id},
+                self.agent_subnet_ids,
                 self.agent_subnet_id,
                 self.gateway_private_ip,
                 pod=self.pod_subnet.id if self.pod_subnet else None,
+                pod_subnet_ids=self.pod_subnet_ids,
                 private_endpoints=(
                     self.private_endpoint_subnet.id if self.private_endpoint_subnet else None
                 ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -28,22 +29,34 @@ class GatewaySettings:
     start fail-closed and the controller programs them; drift on them is ignored."""
 
 
+def subnet_ids(*ids: pulumi.Input[str] | None) -> pulumi.Output[list[str]]:
+    """Subnet ids in zone order as one list output: what an EKS cluster or a node group takes
+    (``subnetIds``), and the same shape on a regional Azure VNet (one id)."""
+    return pulumi.Output.all(*(i for i in ids if i is not None)).apply(list)
+
+
 def network_outputs(
-    own: Mapping[str, pulumi.Input[str]],
+    own: Mapping[str, pulumi.Input[Any]],
+    agent_subnet_ids: pulumi.Input[list[str]],
     agent_subnet_id: pulumi.Input[str],
     gateway_private_ip: pulumi.Input[str],
     *,
     pod: pulumi.Input[str] | None = None,
+    pod_subnet_ids: pulumi.Input[list[str]] | None = None,
     private_endpoints: pulumi.Input[str] | None = None,
-) -> dict[str, pulumi.Input[str]]:
-    """The outputs a spoke network registers, the same keys on either cloud."""
+) -> dict[str, pulumi.Input[Any]]:
+    """The outputs a spoke network registers, the same keys on either cloud (``own`` adds the
+    cloud's: the VNet or VPC, and on AWS the second zone's subnets)."""
     outputs = {
         **own,
         "agentSubnetId": agent_subnet_id,
+        "agentSubnetIds": agent_subnet_ids,
         "gatewayPrivateIp": gateway_private_ip,
     }
     if pod is not None:
         outputs["podSubnetId"] = pod
+    if pod_subnet_ids is not None:
+        outputs["podSubnetIds"] = pod_subnet_ids
     if private_endpoints is not None:
         outputs["privateEndpointSubnetId"] = private_endpoints
     return outputs
