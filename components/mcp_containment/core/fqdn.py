@@ -65,12 +65,15 @@ def is_internal(name: str) -> bool:
     return _internal_index().match(bare) != 0
 
 
+def internal_patterns() -> tuple[str, ...]:
+    """The patterns :func:`is_internal` matches (after dropping a leading ``*.``): for indexes
+    that answer it in the same walk as other patterns."""
+    return (*INTERNAL_NAMES, *(p for s in INTERNAL_SUFFIXES for p in (s, "*." + s)))
+
+
 @cache
 def _internal_index() -> DomainIndex:
-    entries = [(n, 1) for n in INTERNAL_NAMES]
-    for suffix in INTERNAL_SUFFIXES:
-        entries += [(suffix, 1), ("*." + suffix, 1)]
-    return DomainIndex(entries)
+    return DomainIndex((p, 1) for p in internal_patterns())
 
 
 def _reject_non_hostname(raw: str, name: str) -> None:

@@ -9,8 +9,9 @@ it may miss a cover, it never invents one.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 
 from . import fqdn
@@ -45,35 +46,96 @@ class Endpoint:
     """Set for ``group:NAME`` sources: the group the source is a member of by definition."""
 
 
+@lru_cache(maxsize=4096)
+def network(cidr: str) -> IPv4Network:
+    """``IPv4Network(cidr)``, parsed once per distinct text (selectors are tested per flow)."""
+    return IPv4Network(cidr)
+
+
+class CidrIndex:
+    """IPv4 ranges, each with a bitmask, indexed by prefix length: the ranges that contain an
+    address (or a whole range) cost one lookup per distinct prefix length, however many
+    ranges there are."""
+
+    __slots__ = ("_by_length",)
+
+    def __init__(self, entries: Iterable[tuple[IPv4Network, int]] = ()) -> None:
+        by_length: dict[int, dict[int, int]] = {}
+        for net, bits in entries:
+            table = by_length.setdefault(net.prefixlen, {})
+            key = int(net.network_address)
+            table[key] = table.get(key, 0) | bits
+        # (prefix length, netmask, table), shortest prefix first.
+        self._by_length = tuple(
+            (length, (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF, table)
+            for length, table in sorted(by_length.items())
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._by_length)
+
+    def of_address(self, ip: IPv4Address) -> int:
+        """The OR of the bits of every range containing ``ip``."""
+        value = int(ip)
+        bits = 0
+        for _, mask, table in self._by_length:
+            hit = table.get(value & mask)
+            if hit is not None:
+                bits |= hit
+        return bits
+
+    def of_network(self, net: IPv4Network) -> int:
+        """The OR of the bits of every range ``net`` is a subnet of."""
+        value = int(net.network_address)
+        bits = 0
+        for length, mask, table in self._by_length:
+            if length > net.prefixlen:
+                break
+            hit = table.get(value & mask)
+            if hit is not None:
+                bits |= hit
+        return bits
+
+
 class ThreatFeed:
     """The simulated content of the Aviatrix-managed threat group."""
 
-    __slots__ = ("_domains", "_networks")
+    __slots__ = ("_domains", "_networks", "domains")
 
     def __init__(self, entries: tuple[str, ...]) -> None:
-        self._networks: list[IPv4Network] = []
-        self._domains = fqdn.DomainIndex()
+        networks: list[tuple[IPv4Network, int]] = []
+        domains: list[str] = []
         for entry in entries:
             try:
                 net = ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                self._domains.add(entry, 1)
+                domains.append(entry)
             else:
                 if isinstance(net, IPv4Network):
-                    self._networks.append(net)
+                    networks.append((net, 1))
+        self.domains = tuple(domains)
+        """The feed's names (the rest are ranges)."""
+        self._domains = fqdn.DomainIndex((d, 1) for d in domains)
+        self._networks = CidrIndex(networks)
 
     def contains(self, ep: Endpoint) -> bool:
         if ep.host is not None:
-            return self._domains.match(ep.host) != 0
+            return self.contains_host(ep.host)
         if ep.ip is not None:
-            return any(ep.ip in n for n in self._networks)
+            return self.contains_ip(ep.ip)
         return False
+
+    def contains_host(self, host: str) -> bool:
+        return bool(self.domains) and self._domains.match(host) != 0
+
+    def contains_ip(self, ip: IPv4Address) -> bool:
+        return self._networks.of_address(ip) != 0
 
 
 def _in_range(ep: Endpoint, cidr: str | None) -> bool:
     if cidr is None:
         return False
-    net = IPv4Network(cidr)
+    net = network(cidr)
     if ep.ip is not None:
         return ep.ip in net
     if ep.network is not None:
