@@ -24,23 +24,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..config.schema import Spec
 from ..core import fqdn, names
+from ..core.cache import Recent
 from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
 from ..core.flowlog import (
+    Fields,
     Flow,
     LogError,
     LogStreamError,
     Progress,
+    flow_of,
+    logged_action,
+    parse_fields,
     parse_flow,
+    parse_time,
     read_records,
     shown,
 )
-from ..core.groups import Endpoint
+from ..core.groups import CidrIndex, Endpoint, network
 from ..core.model import Action, Protocol, Rule, Rulebase
-from .flows import resolve_source
+from .flows import Directory, resolve_source
 from .ruleset import compile_rulebase
 
 BAD_LINE_SAMPLES = 10
@@ -49,12 +55,10 @@ DISTINCT_CAP = 10_000
 LISTED = 20
 """How many distinct sources/destinations a report lists per rule (sorted)."""
 _CACHE_LIMIT = 20_000
-"""Entries per resolution cache (sources, destinations); cleared when full."""
+"""Entries per cache (sources, destinations, verdicts by raw fields); the least recently used
+go first."""
 SUGGESTION_CAP = 20_000
 """Allowlist entries (suggested or not) kept over all workloads; beyond it they are counted."""
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(slots=True)
@@ -204,31 +208,42 @@ class _Source:
     config_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """A record's fields, checked, resolved and matched once: cached on the raw fields."""
+
+    fields: Fields
+    error: str | None
+    """Why the source or destination does not resolve (reported after the time is checked,
+    as a flow's time is checked before it is evaluated)."""
+    rule: int = NO_MATCH
+    workload: str = ""
+    config_key: str = ""
+
+
 class Replayer:
     """Evaluates flows of one stack. Sources and destinations are resolved once each (a log
-    has a few hundred sources and a few thousand names); a flow is then one short first-match
-    loop. The caches are bounded, so memory stays flat however long the log."""
+    has a few hundred sources and a few thousand names), a record's verdict once per distinct
+    raw fields; a flow is then one short first-match loop, or none. The caches are sized and
+    keep what is used, so memory stays flat however long the log and a growing number of
+    distinct endpoints never empties them at once."""
 
     def __init__(self, spec: Spec, rulebase: Rulebase | None = None) -> None:
         self.spec = spec
         self.rulebase = rulebase or compile_rulebase(spec)
         self.ev = Evaluator(self.rulebase)
+        self.directory = Directory(spec, self.rulebase)
+        self._owners = _Owners(spec)
         # A refusal is cached as its message, never as an exception: re-raising one object
         # grows its traceback with every raise (memory would grow with every repeated bad line).
-        self._sources: dict[str, _Source | str] = {}
-        self._destinations: dict[tuple[str | None, str | None], PreparedDestination | str] = {}
+        self._sources: Recent[str, _Source | str] = Recent(_CACHE_LIMIT)
+        self._destinations: Recent[tuple[str | None, str | None], PreparedDestination | str] = (
+            Recent(_CACHE_LIMIT)
+        )
 
     def outcome(self, flow: Flow) -> _Outcome:
-        src = self._sources.get(flow.source)
-        if src is None:
-            src = _bounded(self._sources, flow.source, self._source(flow.source))
-        dst = self._destinations.get((flow.destination, flow.destination_ip))
-        if dst is None:
-            dst = _bounded(
-                self._destinations,
-                (flow.destination, flow.destination_ip),
-                self._destination(flow.destination, flow.destination_ip),
-            )
+        src = self.source(flow.source)
+        dst = self.destination(flow.destination, flow.destination_ip)
         if isinstance(src, str):
             raise LogError(src)
         if isinstance(dst, str):
@@ -236,41 +251,77 @@ class Replayer:
         idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
         return _Outcome(idx, src.workload, src.config_key)
 
-    def _source(self, text: str) -> _Source | str:
+    def judge(self, record: Mapping[str, Any]) -> _Judged | str:
+        """A record's verdict, or why its fields are refused."""
         try:
-            ep = resolve_source(self.spec, self.rulebase, text)
+            fields = parse_fields(record)
+        except LogError as exc:
+            return str(exc)
+        src = self.source(fields.source)
+        if isinstance(src, str):
+            return _Judged(fields, src)
+        dst = self.destination(fields.destination, fields.destination_ip)
+        if isinstance(dst, str):
+            return _Judged(fields, dst)
+        idx = self.ev.match_prepared(src.prepared, dst, fields.port, fields.protocol.code)
+        return _Judged(fields, None, idx, src.workload, src.config_key)
+
+    def source(self, text: str) -> _Source | str:
+        """A log's source, resolved and prepared (cached), or why it does not resolve."""
+        hit = self._sources.get(text)
+        if hit is None:
+            hit = self._sources.put(text, self.prepare_source(text))
+        return hit
+
+    def destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
+        """A log's destination, prepared (cached), or why its address is refused."""
+        hit = self._destinations.get((host, ip_text))
+        if hit is None:
+            hit = self._destinations.put((host, ip_text), self.prepare_destination(host, ip_text))
+        return hit
+
+    def prepare_source(self, text: str) -> _Source | str:
+        """:meth:`source`, not cached."""
+        try:
+            ep = resolve_source(self.spec, self.rulebase, text, self.directory)
         except FlowError as exc:
             return str(exc)
-        prepared = self.ev.prepare_source(ep)
+        prepared = self.ev.source(ep)
         workload, key = self._workload(ep, prepared.mask)
         return _Source(prepared, workload, key)
 
-    def _destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
+    def prepare_destination(
+        self, host: str | None, ip_text: str | None
+    ) -> PreparedDestination | str:
+        """:meth:`destination`, not cached."""
         ip = None
         if ip_text is not None:
             try:
                 ip = IPv4Address(ip_text)
             except ValueError:
                 return f"destinationIp: {shown(ip_text)} is not an IPv4 address"
-        return self.ev.prepare_destination(Endpoint(identity=host or str(ip), ip=ip, host=host))
+        return self.ev.destination_of(host, ip)
 
     def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
         """Who the flow belongs to, and where an allowlist entry for it is declared."""
+        owners = self._owners
         if src.identity.startswith("pod:"):
             namespace, _, name = src.identity.removeprefix("pod:").partition("/")
-            for index, server in enumerate(self.spec.mcp_servers):
-                if server.name == name and namespace == self.spec.kubernetes.obot.mcp_namespace:
-                    return f"mcp-server:{name}", f"mcpServers[{index}].egressDomains"
-            for index, w in enumerate(self.spec.mcp_workloads):
-                if (w.namespace, w.name) == (namespace, name):
-                    return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
+            index = owners.servers.get(name) if namespace == owners.mcp_namespace else None
+            if index is not None:
+                return f"mcp-server:{name}", f"mcpServers[{index}].egressDomains"
+            index = owners.workloads.get((namespace, name))
+            if index is not None:
+                return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
         groups = self.ev.identity_groups(mask)
-        if names.qualified(self.spec.name_prefix, names.FOUNDRY_AGENTS) in groups:
+        if owners.agents in groups:
             return "agent-subnet", "egress.toolCalls.domains"
-        for index, w in enumerate(self.spec.mcp_workloads):
-            for cidr in w.pod_cidrs:
-                if src.ip is not None and src.ip in IPv4Network(cidr):
-                    return f"mcp-workload:{w.name}", f"mcpWorkloads[{index}].egressDomains"
+        if src.ip is not None and owners.pod_ranges:
+            hit = owners.pod_ranges.of_address(src.ip)
+            if hit:
+                index = (hit & -hit).bit_length() - 1
+                name = self.spec.mcp_workloads[index].name
+                return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
         if groups:
             return f"group:{groups[0]}", "platform data (egress/data/platform.yaml)"
         return f"ip:{src.identity}", "no group: the source is outside this stack's workloads"
@@ -282,11 +333,53 @@ class Replayer:
         return Action.PERMIT if rule.monitor else rule.action
 
 
-def _bounded(cache: dict[K, V], key: K, value: V) -> V:
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
+class _Owners:
+    """Where a source's allowlist entries are declared, indexed once per stack: servers by
+    name, workloads by namespace and name, workload pod ranges by prefix (the first
+    declared wins, as a scan in declaration order would find it)."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.mcp_namespace = spec.kubernetes.obot.mcp_namespace
+        self.servers: dict[str, int] = {}
+        for index, server in enumerate(spec.mcp_servers):
+            self.servers.setdefault(server.name, index)
+        self.workloads: dict[tuple[str, str], int] = {}
+        ranges: list[tuple[IPv4Network, int]] = []
+        for index, w in enumerate(spec.mcp_workloads):
+            self.workloads.setdefault((w.namespace, w.name), index)
+            ranges += [(network(c), 1 << index) for c in w.pod_cidrs]
+        self.pod_ranges = CidrIndex(ranges)
+        self.agents = names.qualified(spec.name_prefix, names.FOUNDRY_AGENTS)
+
+
+_TEXT = (str, type(None))
+_PORT = (int, str, type(None))
+
+
+def _raw_key(record: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The fields a verdict depends on, as logged; None when one is not plain text (or an
+    integer port): values such as 443.0 and 443, or True and 1, compare equal but parse
+    differently, so only exact types are cached."""
+    key = (
+        record.get("source"),
+        record.get("destination"),
+        record.get("destinationIp"),
+        record.get("port"),
+        record.get("protocol"),
+    )
+    source, host, ip, port, protocol = key
+    if (
+        type(source) in _TEXT
+        and type(host) in _TEXT
+        and type(ip) in _TEXT
+        and type(protocol) in _TEXT
+        and type(port) in _PORT
+    ):
+        return key
+    return None
+
+
+_NO_TIME = object()
 
 
 def replay(
@@ -298,49 +391,79 @@ def replay(
     """Aggregate what enforcing every rule would change, over a stream of records."""
     r = Replayer(spec, rulebase)
     report = ReplayReport(stack=spec.environment)
-    rules = r.ev.rules
-    # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
-    current = [r.current_action(i).value for i in range(len(rules))]
-    current.append(r.rulebase.default_action.action.value)
-    cuts = [rule.monitor and rule.action is Action.DENY for rule in rules] + [False]
-    flows = unchanged = disagreements = 0
-    number = 0
-    # (rule, workload, destination, port, protocol) already turned into a suggestion.
-    suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
+    cuts = _Cuts(r, report)
+    current = cuts.current
+    verdicts: Recent[tuple[Any, ...], _Judged | str] = Recent(_CACHE_LIMIT)
+    last_text: object = _NO_TIME
+    last_time = None
+    flows = unchanged = disagreements = number = 0
     for number, record in records:
         if isinstance(record, LogError):
             report.bad(number, str(record))
             if isinstance(record, LogStreamError):
                 report.incomplete = f"line {number}: {record}"
             continue
-        try:
-            flow = parse_flow(record)
-            out = r.outcome(flow)
-        except LogError as exc:
-            report.bad(number, str(exc))
+        key = _raw_key(record)
+        judged = verdicts.get(key) if key is not None else None
+        if judged is None:
+            judged = r.judge(record)
+            if key is not None:
+                verdicts.put(key, judged)
+        if isinstance(judged, str):
+            report.bad(number, judged)
+            continue
+        raw_time = record.get("timestamp")
+        if raw_time != last_text or last_time is None:
+            try:
+                last_time = parse_time(raw_time)
+            except LogError as exc:
+                report.bad(number, str(exc))
+                continue
+            last_text = raw_time
+        if judged.error is not None:
+            report.bad(number, judged.error)
             continue
         flows += 1
-        idx = out.rule
-        logged = flow.logged_action
+        idx = judged.rule
+        logged = logged_action(record.get("action"))
         if logged is not None and logged != current[idx]:
             disagreements += 1
-        if not cuts[idx]:
+        if not cuts.cuts[idx]:
             unchanged += 1
             continue
-        rule = rules[idx]
-        change = report.changes.get(rule.name)
-        if change is None:
-            change = report.changes[rule.name] = RuleChange(rule)
-        change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
-        key = (idx, out.workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
-        if key not in suggested:
-            if len(suggested) >= _CACHE_LIMIT:
-                suggested.clear()
-            suggested.add(key)
-            _suggest(report, out, flow, rule)
+        cuts.add(judged, flow_of(judged.fields, last_time, logged))
     report.lines, report.flows = number, flows
     report.unchanged, report.disagreements = unchanged, disagreements
     return report
+
+
+class _Cuts:
+    """The flows that promotion would cut: per rule, and as allowlist suggestions."""
+
+    def __init__(self, r: Replayer, report: ReplayReport) -> None:
+        self.report = report
+        self.rules = r.ev.rules
+        # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
+        self.current = [r.current_action(i).value for i in range(len(self.rules))]
+        self.current.append(r.rulebase.default_action.action.value)
+        self.cuts = [rule.monitor and rule.action is Action.DENY for rule in self.rules] + [False]
+        # (rule, workload, destination, port, protocol) already turned into a suggestion.
+        self.suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
+
+    def add(self, judged: _Judged, flow: Flow) -> None:
+        idx = judged.rule
+        rule = self.rules[idx]
+        change = self.report.changes.get(rule.name)
+        if change is None:
+            change = self.report.changes[rule.name] = RuleChange(rule)
+        change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
+        workload = judged.workload
+        key = (idx, workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
+        if key not in self.suggested:
+            if len(self.suggested) >= _CACHE_LIMIT:
+                self.suggested.clear()
+            self.suggested.add(key)
+            _suggest(self.report, _Outcome(idx, judged.workload, judged.config_key), flow, rule)
 
 
 def _unsuggestable(flow: Flow, rule: Rule) -> tuple[str, str] | None:
@@ -391,4 +514,4 @@ def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> Rep
     return replay(spec, read_records(path, progress))
 
 
-__all__ = ["ReplayReport", "Replayer", "replay", "replay_file"]
+__all__ = ["LogError", "ReplayReport", "Replayer", "parse_flow", "replay", "replay_file"]

@@ -78,7 +78,21 @@ class Flow:
     logged_action: str | None = None
 
 
-def _parse_time(value: Any) -> datetime:
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """What decides a flow's verdict, checked and normalised: everything of a record but its
+    time and logged action. Equal raw fields give equal Fields (or the same error), so a
+    replay caches the verdict on the raw fields."""
+
+    source: str
+    destination: str | None
+    destination_ip: str | None
+    port: int
+    protocol: Protocol
+
+
+def parse_time(value: Any) -> datetime:
+    """A record's ``timestamp``, or :class:`LogError`."""
     if not isinstance(value, str) or not value:
         raise LogError("timestamp: missing")
     if value.endswith("z"):
@@ -90,6 +104,11 @@ def _parse_time(value: Any) -> datetime:
     if ts.tzinfo is None:
         raise LogError(f"timestamp: {shown(value)} has no time zone (write Z for UTC)")
     return ts
+
+
+def logged_action(value: Any) -> str | None:
+    """What the gateway logged, as compared with a verdict (``action``, optional)."""
+    return str(value).upper()[:32] if value else None
 
 
 def _text(field: str, value: Any, limit: int) -> str:
@@ -104,8 +123,9 @@ def _text(field: str, value: Any, limit: int) -> str:
     return text
 
 
-def parse_flow(row: Mapping[str, Any]) -> Flow:
-    """One record -> a Flow, or :class:`LogError` naming the field."""
+def parse_fields(row: Mapping[str, Any]) -> Fields:
+    """A record's :class:`Fields`, or :class:`LogError` naming the first bad one (in the
+    order :func:`parse_flow` checks them)."""
     source = row.get("source")
     if not isinstance(source, str) or not source.strip():
         raise LogError("source: missing")
@@ -134,16 +154,25 @@ def parse_flow(row: Mapping[str, Any]) -> Flow:
     protocol = Protocol.parse(raw_protocol) if type(raw_protocol) is str else None
     if protocol is None or protocol is Protocol.ANY:
         raise LogError(f"protocol: {shown(raw_protocol)} is not tcp, udp or icmp")
-    action = row.get("action")
+    return Fields(source, host, ip, port, protocol)
+
+
+def flow_of(fields: Fields, timestamp: datetime, action: str | None) -> Flow:
     return Flow(
-        timestamp=_parse_time(row.get("timestamp")),
-        source=source,
-        destination=host,
-        destination_ip=ip,
-        port=port,
-        protocol=protocol,
-        logged_action=str(action).upper()[:32] if action else None,
+        timestamp=timestamp,
+        source=fields.source,
+        destination=fields.destination,
+        destination_ip=fields.destination_ip,
+        port=fields.port,
+        protocol=fields.protocol,
+        logged_action=action,
     )
+
+
+def parse_flow(row: Mapping[str, Any]) -> Flow:
+    """One record -> a Flow, or :class:`LogError` naming the field."""
+    fields = parse_fields(row)
+    return flow_of(fields, parse_time(row.get("timestamp")), logged_action(row.get("action")))
 
 
 class _Counting(io.RawIOBase):
