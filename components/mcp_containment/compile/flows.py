@@ -15,7 +15,7 @@ from ipaddress import IPv4Address, IPv4Network
 from ..config.schema import McpServer, McpWorkload, PodIdentity, Spec
 from ..core import fqdn, names
 from ..core.evaluate import Evaluator, FlowError, Verdict, decide
-from ..core.groups import Endpoint, network
+from ..core.groups import Endpoint, ipv4, network
 from ..core.model import Protocol, Rulebase, SmartGroup
 from ..core.obot import POD_LABEL, Runtime
 from .ruleset import compile_rulebase
@@ -25,7 +25,7 @@ def _ip(text: str) -> IPv4Address | None:
     if not text[:1].isdigit():
         return None
     try:
-        return IPv4Address(text)
+        return ipv4(text)
     except ValueError:
         return None
 

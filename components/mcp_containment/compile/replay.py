@@ -19,32 +19,34 @@ the one about to be promoted.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..config.schema import Spec
 from ..core import fqdn, names
 from ..core.cache import Recent
 from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
 from ..core.flowlog import (
-    Fields,
     Flow,
     LogError,
     LogStreamError,
     Progress,
-    flow_of,
+    destination_fields,
     logged_action,
-    parse_fields,
     parse_flow,
     parse_time,
+    port_field,
+    protocol_field,
     read_records,
     shown,
+    source_field,
 )
-from ..core.groups import CidrIndex, Endpoint, network
+from ..core.groups import CidrIndex, Endpoint, ipv4, network
 from ..core.model import Action, Protocol, Rule, Rulebase
 from .flows import Directory, resolve_source
 from .ruleset import compile_rulebase
@@ -162,6 +164,11 @@ class ReplayReport:
     def changed(self) -> int:
         return sum(c.flows for c in self.changes.values())
 
+    def unreadable(self, line: int, error: LogError) -> None:
+        self.bad(line, str(error))
+        if isinstance(error, LogStreamError):
+            self.incomplete = f"line {line}: {error}"
+
     def bad(self, line: int, reason: str) -> None:
         self.bad_lines += 1
         if len(self.bad_samples) < BAD_LINE_SAMPLES:
@@ -208,25 +215,28 @@ class _Source:
     config_key: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Judged:
-    """A record's fields, checked, resolved and matched once: cached on the raw fields."""
+@dataclass(slots=True)
+class _SourceField:
+    """A logged source: checked, then resolved (or why not)."""
 
-    fields: Fields
-    error: str | None
-    """Why the source or destination does not resolve (reported after the time is checked,
-    as a flow's time is checked before it is evaluated)."""
-    rule: int = NO_MATCH
-    workload: str = ""
-    config_key: str = ""
+    text: str
+    resolved: _Source | str
+
+
+_Destination = tuple[str | None, str | None, PreparedDestination | str]
+"""A logged destination: its checked name and address, then the destination prepared (or
+why its address is refused). A tuple: a log can bring a new one on every line."""
+
+_Verdict = tuple[int, _Destination, int, Protocol, str | None]
+"""(first matching rule, destination, port, protocol, why it was not evaluated or None)."""
 
 
 class Replayer:
-    """Evaluates flows of one stack. Sources and destinations are resolved once each (a log
-    has a few hundred sources and a few thousand names), a record's verdict once per distinct
-    raw fields; a flow is then one short first-match loop, or none. The caches are sized and
-    keep what is used, so memory stays flat however long the log and a growing number of
-    distinct endpoints never empties them at once."""
+    """Evaluates flows of one stack. Each logged source and destination is checked and
+    resolved once (a log has a few hundred sources and a few thousand names), a record's
+    verdict computed once per distinct raw fields; a flow is then one short first-match loop,
+    or none. The caches are sized and keep what is used, so memory stays flat however long
+    the log and a growing number of distinct endpoints never empties them at once."""
 
     def __init__(self, spec: Spec, rulebase: Rulebase | None = None) -> None:
         self.spec = spec
@@ -236,10 +246,16 @@ class Replayer:
         self._owners = _Owners(spec)
         # A refusal is cached as its message, never as an exception: re-raising one object
         # grows its traceback with every raise (memory would grow with every repeated bad line).
-        self._sources: Recent[str, _Source | str] = Recent(_CACHE_LIMIT)
-        self._destinations: Recent[tuple[str | None, str | None], PreparedDestination | str] = (
-            Recent(_CACHE_LIMIT)
+        self.sources: Recent[str, _SourceField | str] = Recent(_CACHE_LIMIT)
+        """Logged source text -> the source checked and resolved, or why it is refused."""
+        self.destinations: Recent[tuple[str | None, str | None], _Destination | str] = Recent(
+            _CACHE_LIMIT
         )
+        """Logged (destination, destinationIp) -> the destination checked and prepared."""
+        self.verdicts: Recent[tuple[Any, ...], _Verdict | str] = Recent(_CACHE_LIMIT)
+        """(source's groups, logged destination, destinationIp, port, protocol) -> verdict."""
+        self.protocols = {p.value.lower(): p for p in (Protocol.TCP, Protocol.UDP, Protocol.ICMP)}
+        """The usual spellings of a logged protocol (any other goes through protocol_field)."""
 
     def outcome(self, flow: Flow) -> _Outcome:
         src = self.source(flow.source)
@@ -251,34 +267,102 @@ class Replayer:
         idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
         return _Outcome(idx, src.workload, src.config_key)
 
-    def judge(self, record: Mapping[str, Any]) -> _Judged | str:
-        """A record's verdict, or why its fields are refused."""
+    def judge(
+        self, record: Mapping[str, Any]
+    ) -> tuple[_SourceField, _Destination, int, Protocol] | str:
+        """A record's checked fields (its source and destination resolved), or why one is
+        refused: the first, in the order :func:`~mcp_containment.core.flowlog.parse_fields`
+        checks them."""
+        s = self.source_field(record.get("source"))
+        if isinstance(s, str):
+            return s
+        d = self.destination_field(record.get("destination"), record.get("destinationIp"))
+        if isinstance(d, str):
+            return d
         try:
-            fields = parse_fields(record)
+            port = port_field(record.get("port"))
+            protocol = protocol_field(record.get("protocol"))
         except LogError as exc:
             return str(exc)
-        src = self.source(fields.source)
-        if isinstance(src, str):
-            return _Judged(fields, src)
-        dst = self.destination(fields.destination, fields.destination_ip)
-        if isinstance(dst, str):
-            return _Judged(fields, dst)
-        idx = self.ev.match_prepared(src.prepared, dst, fields.port, fields.protocol.code)
-        return _Judged(fields, None, idx, src.workload, src.config_key)
+        return s, d, port, protocol
+
+    def verdict(self, owner: _Source, key: tuple[Any, ...]) -> _Verdict | str:
+        """The verdict of a record whose source resolved to ``owner``, ``key`` its source's
+        groups and raw destination, destinationIp, port and protocol: (first matching rule,
+        destination, port, protocol, why the destination does not resolve or None), or why a
+        field after the source is refused. Cached when the fields are plain text."""
+        _, raw_host, raw_ip, raw_port, raw_protocol = key
+        d = self.destination_field(raw_host, raw_ip)
+        if isinstance(d, str):
+            v: _Verdict | str = d
+        else:
+            try:
+                ok = type(raw_port) is int and 0 < raw_port < 65536
+                v = self._match(owner, d, raw_port if ok else port_field(raw_port), raw_protocol)
+            except LogError as exc:
+                v = str(exc)
+        plain = type(raw_host) in _TEXT and type(raw_ip) in _TEXT and type(raw_protocol) is str
+        if plain and type(raw_port) in _PORT:
+            self.verdicts.put(key, v)
+        return v
+
+    def _match(self, owner: _Source, d: _Destination, port: int, raw_protocol: Any) -> _Verdict:
+        protocol = self.protocols.get(raw_protocol) if type(raw_protocol) is str else None
+        if protocol is None:
+            protocol = protocol_field(raw_protocol)
+        prepared = d[2]
+        if isinstance(prepared, str):
+            return NO_MATCH, d, port, protocol, prepared
+        return (
+            self.ev.match_prepared(owner.prepared, prepared, port, protocol.code),
+            d,
+            port,
+            protocol,
+            None,
+        )
+
+    def source_field(self, raw: Any) -> _SourceField | str:
+        """A logged ``source``, checked and resolved (cached on the raw text)."""
+        hit = self.sources.find(raw) if type(raw) is str else None
+        if hit is None:
+            try:
+                text = source_field(raw)
+            except LogError as exc:
+                hit = str(exc)
+            else:
+                hit = _SourceField(text, self.prepare_source(text))
+            if type(raw) is str:
+                self.sources.put(raw, hit)
+        return hit
+
+    def destination_field(self, raw_host: Any, raw_ip: Any) -> _Destination | str:
+        """A logged ``destination``/``destinationIp``, checked and prepared (cached on the
+        raw text)."""
+        if type(raw_host) not in _TEXT or type(raw_ip) not in _TEXT:
+            return self._destination_field(raw_host, raw_ip)
+        key = (raw_host, raw_ip)
+        cache = self.destinations
+        hit = cache.get(key) or cache.recall(key)
+        if hit is None:
+            hit = cache.put(key, self._destination_field(raw_host, raw_ip))
+        return hit
+
+    def _destination_field(self, raw_host: Any, raw_ip: Any) -> _Destination | str:
+        try:
+            host, ip = destination_fields(raw_host, raw_ip)
+        except LogError as exc:
+            return str(exc)
+        return host, ip, self.prepare_destination(host, ip)
 
     def source(self, text: str) -> _Source | str:
-        """A log's source, resolved and prepared (cached), or why it does not resolve."""
-        hit = self._sources.get(text)
-        if hit is None:
-            hit = self._sources.put(text, self.prepare_source(text))
-        return hit
+        """A checked source, resolved and prepared (cached), or why it does not resolve."""
+        hit = self.source_field(text)
+        return hit if isinstance(hit, str) else hit.resolved
 
     def destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
-        """A log's destination, prepared (cached), or why its address is refused."""
-        hit = self._destinations.get((host, ip_text))
-        if hit is None:
-            hit = self._destinations.put((host, ip_text), self.prepare_destination(host, ip_text))
-        return hit
+        """A checked destination, prepared (cached), or why its address is refused."""
+        hit = self.destination_field(host, ip_text)
+        return hit if isinstance(hit, str) else hit[2]
 
     def prepare_source(self, text: str) -> _Source | str:
         """:meth:`source`, not cached."""
@@ -297,7 +381,7 @@ class Replayer:
         ip = None
         if ip_text is not None:
             try:
-                ip = IPv4Address(ip_text)
+                ip = ipv4(ip_text)
             except ValueError:
                 return f"destinationIp: {shown(ip_text)} is not an IPv4 address"
         return self.ev.destination_of(host, ip)
@@ -352,32 +436,10 @@ class _Owners:
         self.agents = names.qualified(spec.name_prefix, names.FOUNDRY_AGENTS)
 
 
-_TEXT = (str, type(None))
-_PORT = (int, str, type(None))
-
-
-def _raw_key(record: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """The fields a verdict depends on, as logged; None when one is not plain text (or an
-    integer port): values such as 443.0 and 443, or True and 1, compare equal but parse
-    differently, so only exact types are cached."""
-    key = (
-        record.get("source"),
-        record.get("destination"),
-        record.get("destinationIp"),
-        record.get("port"),
-        record.get("protocol"),
-    )
-    source, host, ip, port, protocol = key
-    if (
-        type(source) in _TEXT
-        and type(host) in _TEXT
-        and type(ip) in _TEXT
-        and type(protocol) in _TEXT
-        and type(port) in _PORT
-    ):
-        return key
-    return None
-
+_TEXT = frozenset({str, type(None)})
+_PORT = frozenset({int, str, type(None)})
+"""Only plain text (and an integer port) is cached: 443.0 and 443, or True and 1, compare
+equal but parse differently."""
 
 _NO_TIME = object()
 
@@ -389,49 +451,87 @@ def replay(
     rulebase: Rulebase | None = None,
 ) -> ReplayReport:
     """Aggregate what enforcing every rule would change, over a stream of records."""
-    r = Replayer(spec, rulebase)
-    report = ReplayReport(stack=spec.environment)
+    # A replay allocates millions of short-lived records and cache entries and no reference
+    # cycles: the cyclic collector's passes would cost a tenth of it (as in offline.runner).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _replay(Replayer(spec, rulebase), records)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _replay(
+    r: Replayer, records: Iterable[tuple[int, Mapping[str, Any] | LogError]]
+) -> ReplayReport:
+    """:func:`replay`.
+
+    Long because the per-line path is inlined (a call per line would cost a tenth of the
+    replay): a line from a known source costs one lookup of the source's raw text and one of
+    its verdict, keyed by the source's groups and the destination, port and protocol as
+    logged; anything else takes the general path (:meth:`Replayer.judge`)."""
+    report = ReplayReport(stack=r.spec.environment)
     cuts = _Cuts(r, report)
-    current = cuts.current
-    verdicts: Recent[tuple[Any, ...], _Judged | str] = Recent(_CACHE_LIMIT)
+    current, cut, sources = cuts.current, cuts.cuts, r.sources
+    cached, recall = r.verdicts.get, r.verdicts.recall
     last_text: object = _NO_TIME
-    last_time = None
+    last_time = datetime.min
     flows = unchanged = disagreements = number = 0
     for number, record in records:
-        if isinstance(record, LogError):
-            report.bad(number, str(record))
-            if isinstance(record, LogStreamError):
-                report.incomplete = f"line {number}: {record}"
+        if type(record) is not dict and isinstance(record, LogError):
+            report.unreadable(number, record)
             continue
-        key = _raw_key(record)
-        judged = verdicts.get(key) if key is not None else None
-        if judged is None:
+        get = record.get
+        src = get("source")
+        s = sources.get(src) if type(src) is str else None
+        owner = s.resolved if type(s) is _SourceField else None
+        if type(owner) is _Source:
+            port = get("port")
+            key = (owner.prepared, get("destination"), get("destinationIp"), port, get("protocol"))
+            try:
+                v = (cached(key) or recall(key)) if type(port) in _PORT else None
+            except TypeError:  # an unhashable value (a list, an object): judged afresh
+                v = None
+            if v is None:
+                v = r.verdict(owner, key)
+        else:
             judged = r.judge(record)
-            if key is not None:
-                verdicts.put(key, judged)
-        if isinstance(judged, str):
-            report.bad(number, judged)
+            if isinstance(judged, str):
+                report.bad(number, judged)
+                continue
+            s, d, port, protocol = judged
+            owner = s.resolved
+            if isinstance(owner, str):  # reported after the time, as any resolution error
+                v = (NO_MATCH, d, port, protocol, owner)
+            else:
+                raw = (get("destination"), get("destinationIp"), get("port"), get("protocol"))
+                v = r.verdict(owner, (owner.prepared, *raw))
+        if isinstance(v, str):
+            report.bad(number, v)
             continue
-        raw_time = record.get("timestamp")
-        if raw_time != last_text or last_time is None:
+        raw_time = get("timestamp")
+        if raw_time != last_text:
             try:
                 last_time = parse_time(raw_time)
             except LogError as exc:
                 report.bad(number, str(exc))
                 continue
             last_text = raw_time
-        if judged.error is not None:
-            report.bad(number, judged.error)
+        idx, d, port, protocol, error = v
+        if error is not None:
+            report.bad(number, error)
             continue
         flows += 1
-        idx = judged.rule
-        logged = logged_action(record.get("action"))
+        action = get("action")
+        logged = logged_action(action) if action else None
         if logged is not None and logged != current[idx]:
             disagreements += 1
-        if not cuts.cuts[idx]:
+        if not cut[idx]:
             unchanged += 1
             continue
-        cuts.add(judged, flow_of(judged.fields, last_time, logged))
+        flow = Flow(last_time, cast(_SourceField, s).text, d[0], d[1], port, protocol, logged)
+        cuts.add(idx, cast(_Source, owner), flow)
     report.lines, report.flows = number, flows
     report.unchanged, report.disagreements = unchanged, disagreements
     return report
@@ -450,20 +550,19 @@ class _Cuts:
         # (rule, workload, destination, port, protocol) already turned into a suggestion.
         self.suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
 
-    def add(self, judged: _Judged, flow: Flow) -> None:
-        idx = judged.rule
+    def add(self, idx: int, owner: _Source, flow: Flow) -> None:
         rule = self.rules[idx]
         change = self.report.changes.get(rule.name)
         if change is None:
             change = self.report.changes[rule.name] = RuleChange(rule)
         change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
-        workload = judged.workload
+        workload = owner.workload
         key = (idx, workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
         if key not in self.suggested:
             if len(self.suggested) >= _CACHE_LIMIT:
                 self.suggested.clear()
             self.suggested.add(key)
-            _suggest(self.report, _Outcome(idx, judged.workload, judged.config_key), flow, rule)
+            _suggest(self.report, _Outcome(idx, workload, owner.config_key), flow, rule)
 
 
 def _unsuggestable(flow: Flow, rule: Rule) -> tuple[str, str] | None:

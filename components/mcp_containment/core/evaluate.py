@@ -38,9 +38,10 @@ MEMO_LIMIT = 20_000
 _ICMP = Protocol.ICMP.code  # ICMP has no ports
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PreparedSource:
-    """A source resolved once: its group mask and the rules whose sources contain it."""
+    """A source resolved once: its group mask and the rules whose sources contain it. One
+    value per mask (:meth:`Evaluator.source`), compared and hashed by identity."""
 
     mask: int
     rules: tuple[int, ...]
@@ -52,7 +53,7 @@ _Test = tuple[int, int, int, "frozenset[int] | None", tuple[tuple[int, int], ...
 """(rule index, protocol code or 0, destination kinds, WebGroups or None, port ranges)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PreparedDestination:
     """A destination resolved once: the kinds of destination group it belongs to and, for
     hostnames, its WebGroup mask."""
@@ -105,33 +106,33 @@ class Evaluator:
         self._dst = [self._dst_kinds.kinds_of(m) for m in self._dst]
         self._src_memo: Recent[Endpoint, PreparedSource] = Recent(MEMO_LIMIT)
         self._dst_memo: Recent[Endpoint, PreparedDestination] = Recent(MEMO_LIMIT)
-        self._rule_lists: Recent[int, tuple[tuple[int, ...], tuple[_Test, ...]]] = Recent(
-            MEMO_LIMIT
-        )
+        self._rule_lists: Recent[int, PreparedSource] = Recent(MEMO_LIMIT)
         self._kinds: Recent[tuple[int, frozenset[int]], PreparedDestination] = Recent(MEMO_LIMIT)
         # A bare name's value by its kinds (anywhere, +public, +threat) and its one WebGroup
         # (the last slot: none).
         slots = len(rulebase.web_groups) + 1
         self._named: list[list[PreparedDestination | None]] = [[None] * slots for _ in range(4)]
+        self._unnamed: dict[int, PreparedDestination] = {}
 
     # -- preparing endpoints -------------------------------------------------------------------
 
     def prepare_source(self, ep: Endpoint) -> PreparedSource:
         """:meth:`source`, memoised per endpoint."""
-        return self._src_memo.get(ep) or self._src_memo.put(ep, self.source(ep))
+        return self._src_memo.find(ep) or self._src_memo.put(ep, self.source(ep))
 
     def prepare_destination(self, ep: Endpoint) -> PreparedDestination:
         """:meth:`destination`, memoised per endpoint."""
-        return self._dst_memo.get(ep) or self._dst_memo.put(ep, self.destination(ep))
+        return self._dst_memo.find(ep) or self._dst_memo.put(ep, self.destination(ep))
 
     def source(self, ep: Endpoint) -> PreparedSource:
         """A source's groups and candidate rules (not memoised: for callers that cache on the
         text they resolved the endpoint from)."""
         mask = self._src_kinds.mask(ep, self.threat)
-        hit = self._rule_lists.get(mask)
+        # Sources of the same groups share one value: callers may key on it.
+        hit = self._rule_lists.find(mask)
         if hit is None:
-            hit = self._rule_lists.put(mask, self._rules_for(mask))
-        return PreparedSource(mask, *hit)
+            hit = self._rule_lists.put(mask, PreparedSource(mask, *self._rules_for(mask)))
+        return hit
 
     def destination(self, ep: Endpoint) -> PreparedDestination:
         """A destination's groups and WebGroups (not memoised, as :meth:`source`)."""
@@ -149,7 +150,11 @@ class Evaluator:
         """:meth:`destination` of the endpoint with these fields (a log's destination needs
         no :class:`Endpoint`); ``host`` is normalised (:func:`fqdn.normalize`)."""
         if host is None:
-            return self._shared(self._dst_kinds.mask(None, ip, svctag, False, False), _NONE)
+            kinds = self._dst_kinds.mask(None, ip, svctag, False, False)
+            hit = self._unnamed.get(kinds)  # an address: one value per kinds
+            if hit is None:
+                hit = self._unnamed[kinds] = PreparedDestination(kinds, _NONE)
+            return hit
         one, webs, internal, listed = self._domains.match(host)
         if ip is not None or svctag is not None or one < 0:
             return self._shared(self._dst_kinds.mask(host, ip, svctag, internal, listed), webs)
@@ -168,7 +173,7 @@ class Evaluator:
         # Destinations come in few kinds (a server's names share its WebGroup): one value
         # per kind keeps a cache of a million names small.
         key = (kinds, webs)
-        hit = self._kinds.get(key)
+        hit = self._kinds.find(key)
         if hit is None:
             hit = self._kinds.put(key, PreparedDestination(kinds, webs))
         return hit
@@ -180,9 +185,7 @@ class Evaluator:
         for i in _bits(mask):
             found.update(by_group.get(i, ()))
         rules = tuple(sorted(found))
-        tests = tuple(
-            (i, self._proto[i], self._dst[i], self._wg[i], self._ports[i]) for i in rules
-        )
+        tests = tuple((i, self._proto[i], self._dst[i], self._wg[i], self._ports[i]) for i in rules)
         return rules, tests
 
     def source_mask(self, ep: Endpoint) -> int:

@@ -9,6 +9,7 @@ it may miss a cover, it never invents one.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,11 +21,6 @@ from .model import Selector, SelectorKind, SmartGroup
 _CGNAT = IPv4Network("100.64.0.0/10")
 
 PodRanges = Mapping[str, tuple[IPv4Network, ...]] | None
-
-
-def is_public(ip: IPv4Address) -> bool:
-    """Public Internet: outside RFC 1918 and every reserved, loopback or link-local range."""
-    return ip.is_global and ip not in _CGNAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +91,82 @@ class CidrIndex:
             if hit is not None:
                 bits |= hit
         return bits
+
+
+def is_public(ip: IPv4Address) -> bool:
+    """Public Internet: outside RFC 1918 and every reserved, loopback or link-local range
+    (``ip.is_global``, outside 100.64.0.0/10), answered by :func:`_special_ranges` when it
+    can be: the standard library tests up to 15 ranges one by one, a log has a million
+    addresses."""
+    special = _special_ranges()
+    if special is None:
+        return ip.is_global and ip not in _CGNAT
+    octets, index = special
+    value = int(ip)
+    if value >> 24 not in octets:
+        return True
+    return _PUBLIC_BY_HIT[index.of_address(ip)]
+
+
+# Bits of a special range: private (1), excepted from private (2), not global (4).
+_PUBLIC_BY_HIT = tuple(not (hit & 4) and not (hit & 1 and not hit & 2) for hit in range(8))
+
+
+@lru_cache(maxsize=1)
+def _special_ranges() -> tuple[frozenset[int], CidrIndex] | None:
+    """The ranges ``ipaddress`` decides ``is_global`` by (``is_global`` is ``not in
+    _public_network and not is_private``; ``is_private`` is ``in _private_networks`` and, from
+    Python 3.13, ``not in _private_networks_exceptions``), indexed, with the first octets they
+    touch. Read from the standard library's own tables, then checked against it on every
+    range's edges: both answers are constant between edges, so agreeing there is agreeing
+    everywhere. None (ask ``ipaddress``) when the tables are not where this expects them or
+    an answer differs."""
+    constants = getattr(IPv4Address, "_constants", None)
+    private = getattr(constants, "_private_networks", None)
+    excepted = getattr(constants, "_private_networks_exceptions", ())
+    not_global = getattr(constants, "_public_network", None)
+    if not isinstance(private, list | tuple) or not isinstance(not_global, IPv4Network):
+        return None
+    ranges = [(n, 1) for n in private] + [(n, 2) for n in excepted]
+    ranges += [(not_global, 4), (_CGNAT, 4)]
+    if not all(isinstance(n, IPv4Network) for n, _ in ranges):
+        return None
+    index = CidrIndex(ranges)
+    edges = {e for n, _ in ranges for e in _edges(n)}
+    for value in edges:
+        ip = IPv4Address(value)
+        if _PUBLIC_BY_HIT[index.of_address(ip)] != (ip.is_global and ip not in _CGNAT):
+            return None
+    octets = frozenset(o for n, _ in ranges for o in range(_first_octet(n), _last_octet(n) + 1))
+    return octets, index
+
+
+def _edges(net: IPv4Network) -> list[int]:
+    first, last = int(net.network_address), int(net.broadcast_address)
+    return [v for v in (first - 1, first, last, last + 1) if 0 <= v <= 0xFFFFFFFF]
+
+
+def _first_octet(net: IPv4Network) -> int:
+    return int(net.network_address) >> 24
+
+
+def _last_octet(net: IPv4Network) -> int:
+    return int(net.broadcast_address) >> 24
+
+
+_DOTTED = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+
+
+def ipv4(text: str) -> IPv4Address:
+    """``IPv4Address(text)``, the usual dotted quad read without ``ipaddress``'s per-octet
+    checks (its grammar exactly: 0-255, no leading zeros); anything else is handed to it,
+    errors included."""
+    if _DOTTED.fullmatch(text):
+        a, b, c, d = text.split(".")
+        return IPv4Address(int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d))
+    return IPv4Address(text)
 
 
 class ThreatFeed:
