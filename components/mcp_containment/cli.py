@@ -310,19 +310,9 @@ def plan(
     paths = private_path_report(spec, capture, rulebase)
     findings = analyze(rulebase) + list(paths.findings)
     if target.as_json:
-        names = {r.urn: r.name for r in capture.resources}
-        resources = [
-            {
-                "type": r.type,
-                "name": r.name,
-                "parent": names.get(r.parent or ""),
-                "inputs": r.inputs,
-            }
-            for r in capture.resources
-        ]
         emit_json(
             {
-                "resources": resources,
+                "resources": _resources_json(capture),
                 **rulebase_json(rulebase),
                 "privatePaths": paths.to_json(),
                 "findings": [f.to_json() for f in findings],
@@ -350,6 +340,14 @@ def plan(
         )
     for f in findings:
         typer.echo(f"{f.severity.value}: {f.message}")
+
+
+def _resources_json(capture: Capture) -> list[dict[str, Any]]:
+    names = {r.urn: r.name for r in capture.resources}
+    return [
+        {"type": r.type, "name": r.name, "parent": names.get(r.parent or ""), "inputs": r.inputs}
+        for r in capture.resources
+    ]
 
 
 def _save_plan(capture: Capture, spec: Spec, path: Path, as_json: bool) -> None:
