@@ -7,8 +7,9 @@ own domains, the rest to another server's domain, an exfiltration host or a bare
 
 Measured in one run, on the same flows:
 
-* fast: :class:`Evaluator` as the replay drives it: each distinct source and destination text
-  resolved and prepared once (in a bounded cache), then one first-match loop per flow;
+* fast: :class:`Evaluator` as the replay drives it: each distinct source and destination
+  resolved and prepared once (remembered in a dict, as the floor remembers its verdicts), then
+  one first-match loop per flow; a fresh evaluator each run;
 * floor: one dict lookup per flow, the verdict keyed by the exact destination hostname (what
   no evaluator can beat);
 * reference: the evaluator as it was before indexing (kept below, verbatim in its logic), on
@@ -309,13 +310,17 @@ def measure(
     # of the cyclic collector's full passes, which would otherwise bill the bench's own input.
     gc.collect()
     gc.freeze()
-    t = time.perf_counter()
-    verdicts = fast(r, batch)
-    fast_s = time.perf_counter() - t
-    by_host = {host or ip: v for (_, host, ip, _, _), v in zip(batch, verdicts, strict=True)}
-    t = time.perf_counter()
-    floor(batch, by_host)
-    floor_s = time.perf_counter() - t
+    verdicts: list[int] = []
+    fast_s = floor_s = float("inf")
+    for run in range(2):  # best of 2 each, alternately: this machine is shared
+        fresh = r if run == 0 else Replayer(spec, policy)
+        t = time.perf_counter()
+        verdicts = fast(fresh, batch)
+        fast_s = min(fast_s, time.perf_counter() - t)
+        by_host = {host or ip: v for (_, host, ip, _, _), v in zip(batch, verdicts, strict=True)}
+        t = time.perf_counter()
+        floor(batch, by_host)
+        floor_s = min(floor_s, time.perf_counter() - t)
     result: dict[str, Any] = {
         "rules": len(policy.rules),
         "domains": sum(len(w.domains) for w in policy.web_groups),

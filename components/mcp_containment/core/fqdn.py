@@ -239,14 +239,16 @@ def _label_regex(label: str) -> re.Pattern[str]:
 @dataclass(slots=True)
 class _Node:
     children: dict[str, _Node]
-    globs: list[tuple[re.Pattern[str], _Node]]
-    glob_keys: dict[str, _Node]
+    # Few nodes have glob children: the rest share the empty tuple and no dict, which keeps a
+    # trie of 200,000 domains tens of megabytes smaller and a lookup's walk in cache.
+    globs: tuple[tuple[re.Pattern[str], _Node], ...] = ()
+    glob_keys: dict[str, _Node] | None = None
     exact: int = 0  # patterns that end here
     wild: int = 0  # leading '*.' patterns that end here: need one or more further labels
 
     @classmethod
     def new(cls) -> _Node:
-        return cls({}, [], {})
+        return cls({})
 
 
 class DomainIndex:
@@ -276,11 +278,14 @@ class DomainIndex:
         node = self._root
         for label in reversed(labels):
             if "*" in label:
-                nxt = node.glob_keys.get(label)
+                keys = node.glob_keys
+                nxt = keys.get(label) if keys is not None else None
                 if nxt is None:
                     nxt = _Node.new()
-                    node.glob_keys[label] = nxt
-                    node.globs.append((_label_regex(label), nxt))
+                    if keys is None:
+                        keys = node.glob_keys = {}
+                    keys[label] = nxt
+                    node.globs = (*node.globs, (_label_regex(label), nxt))
             else:
                 nxt = node.children.get(label)
                 if nxt is None:
