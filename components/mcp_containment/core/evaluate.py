@@ -56,7 +56,8 @@ _Test = tuple[int, int, int, "frozenset[int] | None", tuple[tuple[int, int], ...
 @dataclass(frozen=True, slots=True, eq=False)
 class PreparedDestination:
     """A destination resolved once: the kinds of destination group it belongs to and, for
-    hostnames, its WebGroup mask."""
+    hostnames, its WebGroups. Shared by every destination of the same kinds and WebGroups,
+    compared and hashed by identity."""
 
     mask: int
     webs: frozenset[int] = frozenset()
