@@ -74,19 +74,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--json", action="store_true", help="{lines: peak MB} only")
     args = parser.parse_args()
+    peaks: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for count in (args.lines // 8, args.lines // 4, args.lines // 2, args.lines):
             path = Path(tmp) / f"hostile-{count}.jsonl"
             write_log(path, count, args.gzip)
             peak, elapsed, report = peak_of(path)
+            peaks[count] = peak
             size = path.stat().st_size / 2**20
+            if args.json:
+                continue
             print(
                 f"{count:>9,} lines ({size:6.1f} MB): tracemalloc peak {peak:6.1f} MB, "
                 f"{elapsed:5.1f} s traced; flows {report['flows']}, bad {report['badLines']}, "
                 f"cut {report['wouldChange']}, suggestions omitted "
                 f"{report['suggestionsOmitted']}"
             )
+    if args.json:
+        print(json.dumps(peaks))
 
 
 if __name__ == "__main__":

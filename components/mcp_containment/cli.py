@@ -29,6 +29,7 @@ from .version import __version__
 
 if typing.TYPE_CHECKING:
     from .config.lock import LockPlan
+    from .offline.runtime import Capture
 
 
 class _Group(TyperGroup):
@@ -304,7 +305,13 @@ def _table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
 
 @app.command()
 @stack_command
-def plan(target: Target) -> None:
+def plan(
+    target: Target,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", help="Also write the plan to FILE, for check --plan FILE."),
+    ] = None,
+) -> None:
     """Run the program offline (mocked engine): resources, ruleset, groups, FirewallPolicies."""
     from .compile.ruleset import compile_rulebase  # noqa: PLC0415
     from .core.analysis import analyze  # noqa: PLC0415
@@ -314,23 +321,15 @@ def plan(target: Target) -> None:
 
     spec = target.spec()
     capture = run_plan(spec)
+    if save is not None:
+        _save_plan(capture, spec, save, target.as_json)
     rulebase = compile_rulebase(spec)
     paths = private_path_report(spec, capture, rulebase)
     findings = analyze(rulebase) + list(paths.findings)
     if target.as_json:
-        names = {r.urn: r.name for r in capture.resources}
-        resources = [
-            {
-                "type": r.type,
-                "name": r.name,
-                "parent": names.get(r.parent or ""),
-                "inputs": r.inputs,
-            }
-            for r in capture.resources
-        ]
         emit_json(
             {
-                "resources": resources,
+                "resources": _resources_json(capture),
                 **rulebase_json(rulebase),
                 "privatePaths": paths.to_json(),
                 "findings": [f.to_json() for f in findings],
@@ -358,6 +357,32 @@ def plan(target: Target) -> None:
         )
     for f in findings:
         typer.echo(f"{f.severity.value}: {f.message}")
+
+
+def _resources_json(capture: Capture) -> list[dict[str, Any]]:
+    names = {r.urn: r.name for r in capture.resources}
+    return [
+        {"type": r.type, "name": r.name, "parent": names.get(r.parent or ""), "inputs": r.inputs}
+        for r in capture.resources
+    ]
+
+
+def _save_plan(capture: Capture, spec: Spec, path: Path, as_json: bool) -> None:
+    from .offline import saved  # noqa: PLC0415
+
+    try:
+        saved.save(capture, spec, path)
+    except (OSError, ValueError) as exc:
+        fail([Issue("--save", f"{path}: {exc}")], as_json)
+
+
+def _load_plan(path: Path, spec: Spec, preview: bool, as_json: bool) -> Capture:
+    from .offline import saved  # noqa: PLC0415
+
+    try:
+        return saved.load(path, spec, preview)
+    except saved.StalePlan as exc:
+        fail([Issue("--plan", str(exc))], as_json)
 
 
 def _policy_config_layer(path: Path, as_json: bool) -> dict[str, Any]:
@@ -439,6 +464,12 @@ def check(
             "--preview", help="Judge a first preview: ids, UUIDs and addresses not known yet."
         ),
     ] = False,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan", help="Judge the plan saved by plan --save FILE instead of planning again."
+        ),
+    ] = None,
 ) -> None:
     """plan + every policy of the pack, sent what the engine sends it: exit 1 on mandatory
     violations. Stack facts come from the stack's config, as in a real preview."""
@@ -453,7 +484,10 @@ def check(
         issues = _policy_config_issues(layers)
         if issues:
             fail(issues, target.as_json)
-    capture = run_plan(spec, preview=preview)
+    if plan_file is not None:
+        capture = _load_plan(plan_file, spec, preview, target.as_json)
+    else:
+        capture = run_plan(spec, preview=preview)
     try:
         violations = run_check(capture, layers, _engine_config(target.path))
     except ValueError as exc:  # the policy config: a level or a property the engine refuses

@@ -12,11 +12,11 @@ import ipaddress
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network
 
-from ..config.schema import PodIdentity, Spec
+from ..config.schema import McpServer, McpWorkload, PodIdentity, Spec
 from ..core import fqdn, names
 from ..core.evaluate import Evaluator, FlowError, Verdict, decide
-from ..core.groups import Endpoint
-from ..core.model import Protocol, Rulebase
+from ..core.groups import Endpoint, ipv4, network
+from ..core.model import Protocol, Rulebase, SmartGroup
 from ..core.obot import POD_LABEL, Runtime
 from .ruleset import compile_rulebase
 
@@ -25,40 +25,38 @@ def _ip(text: str) -> IPv4Address | None:
     if not text[:1].isdigit():
         return None
     try:
-        return IPv4Address(text)
+        return ipv4(text)
     except ValueError:
         return None
 
 
-def resolve_source(spec: Spec, rulebase: Rulebase, text: str) -> Endpoint:
-    """``S``: an IPv4 address, ``group:NAME`` or ``pod:NAMESPACE/SERVER``."""
+class Directory:
+    """What resolving a source looks up, indexed once per stack (a log names thousands of
+    sources): groups, Obot servers and workloads by name, the first of each name winning as
+    a scan in declaration order would."""
+
+    def __init__(self, spec: Spec, rulebase: Rulebase) -> None:
+        self.groups: dict[str, SmartGroup] = {}
+        for g in rulebase.smart_groups:
+            self.groups.setdefault(g.name, g)
+        self.servers: dict[str, McpServer] = {}
+        for s in spec.mcp_servers:
+            self.servers.setdefault(s.name, s)
+        self.workloads: dict[tuple[str, str], McpWorkload] = {}
+        for w in spec.mcp_workloads:
+            self.workloads.setdefault((w.namespace, w.name), w)
+
+
+def resolve_source(
+    spec: Spec, rulebase: Rulebase, text: str, directory: Directory | None = None
+) -> Endpoint:
+    """``S``: an IPv4 address, ``group:NAME`` or ``pod:NAMESPACE/SERVER``. ``directory``
+    (built from the same spec and rulebase) saves the lookups when resolving many."""
     text = text.strip()
     if text.startswith("group:"):
-        name = text.removeprefix("group:")
-        # A group may be named as the controller knows it or by its role (cluster-nodes),
-        # without the stack's prefix.
-        for candidate in (name, names.qualified(spec.name_prefix, name)):
-            try:
-                group = rulebase.group(candidate)
-            except KeyError:
-                continue
-            name = candidate
-            break
-        else:
-            known = ", ".join(g.name for g in rulebase.smart_groups if not g.managed)
-            raise FlowError(f"source: unknown group {name!r} (groups: {known})") from None
-        ranges = [s.cidr for s in group.selectors if s.cidr is not None]
-        network = IPv4Network(ranges[0]) if len(ranges) == 1 else None
-        k8s = next((s for s in group.selectors if s.k8s_namespace), None)
-        return Endpoint(
-            identity=f"group:{name}",
-            network=network,
-            namespace=k8s.k8s_namespace if k8s else None,
-            labels=k8s.tags if k8s else (),
-            member_of=name,
-        )
+        return _group(spec, rulebase, text, directory or Directory(spec, rulebase))
     if text.startswith("pod:"):
-        return _pod(spec, text)
+        return _pod(spec, text, directory or Directory(spec, rulebase))
     ip = _ip(text)
     if ip is None:
         raise FlowError(
@@ -67,7 +65,31 @@ def resolve_source(spec: Spec, rulebase: Rulebase, text: str) -> Endpoint:
     return Endpoint(identity=str(ip), ip=ip)
 
 
-def _pod(spec: Spec, text: str) -> Endpoint:
+def _group(spec: Spec, rulebase: Rulebase, text: str, directory: Directory) -> Endpoint:
+    name = text.removeprefix("group:")
+    # A group may be named as the controller knows it or by its role (cluster-nodes),
+    # without the stack's prefix.
+    for candidate in (name, names.qualified(spec.name_prefix, name)):
+        group = directory.groups.get(candidate)
+        if group is not None:
+            name = candidate
+            break
+    else:
+        known = ", ".join(g.name for g in rulebase.smart_groups if not g.managed)
+        raise FlowError(f"source: unknown group {name!r} (groups: {known})") from None
+    ranges = [s.cidr for s in group.selectors if s.cidr is not None]
+    net = IPv4Network(ranges[0]) if len(ranges) == 1 else None
+    k8s = next((s for s in group.selectors if s.k8s_namespace), None)
+    return Endpoint(
+        identity=f"group:{name}",
+        network=net,
+        namespace=k8s.k8s_namespace if k8s else None,
+        labels=k8s.tags if k8s else (),
+        member_of=name,
+    )
+
+
+def _pod(spec: Spec, text: str, directory: Directory) -> Endpoint:
     """``pod:NAMESPACE/NAME``: in Obot's MCP namespace, a pod of the server launched from
     catalog entry NAME (Obot generates the real pod's ``app`` label, ``ms1...``, at launch;
     the planned band uses the entry key in its place); elsewhere, a pod of the self-managed
@@ -78,9 +100,9 @@ def _pod(spec: Spec, text: str) -> Endpoint:
     k8s = spec.kubernetes
     if not k8s.enabled:
         raise FlowError("source: pod sources need kubernetes.enabled")
-    pods = IPv4Network(spec.network.pod_subnet or spec.network.agent_subnet)
+    pods = network(spec.network.pod_subnet or spec.network.agent_subnet)
     if namespace == k8s.obot.mcp_namespace:
-        server = next((s for s in spec.mcp_servers if s.name == name), None)
+        server = directory.servers.get(name)
         if server is None:
             known = ", ".join(s.name for s in spec.mcp_servers) or "none"
             raise FlowError(
@@ -95,9 +117,7 @@ def _pod(spec: Spec, text: str) -> Endpoint:
         return Endpoint(
             identity=text, network=pods, namespace=namespace, labels=((POD_LABEL, name),)
         )
-    workload = next(
-        (w for w in spec.mcp_workloads if w.namespace == namespace and w.name == name), None
-    )
+    workload = directory.workloads.get((namespace, name))
     if workload is None:
         pods_known = [f"{k8s.obot.mcp_namespace}/<entry key>"]
         pods_known += [f"{w.namespace}/{w.name}" for w in spec.mcp_workloads]

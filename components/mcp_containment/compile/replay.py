@@ -19,28 +19,36 @@ the one about to be promoted.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, cast
 
 from ..config.schema import Spec
 from ..core import fqdn, names
+from ..core.cache import Recent
 from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
 from ..core.flowlog import (
     Flow,
     LogError,
     LogStreamError,
     Progress,
+    destination_fields,
+    logged_action,
     parse_flow,
+    parse_time,
+    port_field,
+    protocol_field,
     read_records,
     shown,
+    source_field,
 )
-from ..core.groups import Endpoint
+from ..core.groups import CidrIndex, Endpoint, ipv4, network
 from ..core.model import Action, Protocol, Rule, Rulebase
-from .flows import resolve_source
+from .flows import Directory, resolve_source
 from .ruleset import compile_rulebase
 
 BAD_LINE_SAMPLES = 10
@@ -49,12 +57,10 @@ DISTINCT_CAP = 10_000
 LISTED = 20
 """How many distinct sources/destinations a report lists per rule (sorted)."""
 _CACHE_LIMIT = 20_000
-"""Entries per resolution cache (sources, destinations); cleared when full."""
+"""Entries per cache (sources, destinations, verdicts by raw fields); the least recently used
+go first."""
 SUGGESTION_CAP = 20_000
 """Allowlist entries (suggested or not) kept over all workloads; beyond it they are counted."""
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(slots=True)
@@ -158,6 +164,11 @@ class ReplayReport:
     def changed(self) -> int:
         return sum(c.flows for c in self.changes.values())
 
+    def unreadable(self, line: int, error: LogError) -> None:
+        self.bad(line, str(error))
+        if isinstance(error, LogStreamError):
+            self.incomplete = f"line {line}: {error}"
+
     def bad(self, line: int, reason: str) -> None:
         self.bad_lines += 1
         if len(self.bad_samples) < BAD_LINE_SAMPLES:
@@ -204,31 +215,51 @@ class _Source:
     config_key: str
 
 
+@dataclass(slots=True)
+class _SourceField:
+    """A logged source: checked, then resolved (or why not)."""
+
+    text: str
+    resolved: _Source | str
+
+
+_Destination = tuple[str | None, str | None, PreparedDestination | str]
+"""A logged destination: its checked name and address, then the destination prepared (or
+why its address is refused). A tuple: a log can bring a new one on every line."""
+
+_Verdict = tuple[int, _Destination, int, Protocol, str | None]
+"""(first matching rule, destination, port, protocol, why it was not evaluated or None)."""
+
+
 class Replayer:
-    """Evaluates flows of one stack. Sources and destinations are resolved once each (a log
-    has a few hundred sources and a few thousand names); a flow is then one short first-match
-    loop. The caches are bounded, so memory stays flat however long the log."""
+    """Evaluates flows of one stack. Each logged source and destination is checked and
+    resolved once (a log has a few hundred sources and a few thousand names), a record's
+    verdict computed once per distinct raw fields; a flow is then one short first-match loop,
+    or none. The caches are sized and keep what is used, so memory stays flat however long
+    the log and a growing number of distinct endpoints never empties them at once."""
 
     def __init__(self, spec: Spec, rulebase: Rulebase | None = None) -> None:
         self.spec = spec
         self.rulebase = rulebase or compile_rulebase(spec)
         self.ev = Evaluator(self.rulebase)
+        self.directory = Directory(spec, self.rulebase)
+        self._owners = _Owners(spec)
         # A refusal is cached as its message, never as an exception: re-raising one object
         # grows its traceback with every raise (memory would grow with every repeated bad line).
-        self._sources: dict[str, _Source | str] = {}
-        self._destinations: dict[tuple[str | None, str | None], PreparedDestination | str] = {}
+        self.sources: Recent[str, _SourceField | str] = Recent(_CACHE_LIMIT)
+        """Logged source text -> the source checked and resolved, or why it is refused."""
+        self.destinations: Recent[tuple[str | None, str | None], _Destination | str] = Recent(
+            _CACHE_LIMIT
+        )
+        """Logged (destination, destinationIp) -> the destination checked and prepared."""
+        self.verdicts: Recent[tuple[Any, ...], _Verdict | str] = Recent(_CACHE_LIMIT)
+        """(source's groups, logged destination, destinationIp, port, protocol) -> verdict."""
+        self.protocols = {p.value.lower(): p for p in (Protocol.TCP, Protocol.UDP, Protocol.ICMP)}
+        """The usual spellings of a logged protocol (any other goes through protocol_field)."""
 
     def outcome(self, flow: Flow) -> _Outcome:
-        src = self._sources.get(flow.source)
-        if src is None:
-            src = _bounded(self._sources, flow.source, self._source(flow.source))
-        dst = self._destinations.get((flow.destination, flow.destination_ip))
-        if dst is None:
-            dst = _bounded(
-                self._destinations,
-                (flow.destination, flow.destination_ip),
-                self._destination(flow.destination, flow.destination_ip),
-            )
+        src = self.source(flow.source)
+        dst = self.destination(flow.destination, flow.destination_ip)
         if isinstance(src, str):
             raise LogError(src)
         if isinstance(dst, str):
@@ -236,41 +267,145 @@ class Replayer:
         idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
         return _Outcome(idx, src.workload, src.config_key)
 
-    def _source(self, text: str) -> _Source | str:
+    def judge(
+        self, record: Mapping[str, Any]
+    ) -> tuple[_SourceField, _Destination, int, Protocol] | str:
+        """A record's checked fields (its source and destination resolved), or why one is
+        refused: the first, in the order :func:`~mcp_containment.core.flowlog.parse_fields`
+        checks them."""
+        s = self.source_field(record.get("source"))
+        if isinstance(s, str):
+            return s
+        d = self.destination_field(record.get("destination"), record.get("destinationIp"))
+        if isinstance(d, str):
+            return d
         try:
-            ep = resolve_source(self.spec, self.rulebase, text)
+            port = port_field(record.get("port"))
+            protocol = protocol_field(record.get("protocol"))
+        except LogError as exc:
+            return str(exc)
+        return s, d, port, protocol
+
+    def verdict(self, owner: _Source, key: tuple[Any, ...]) -> _Verdict | str:
+        """The verdict of a record whose source resolved to ``owner``, ``key`` its source's
+        groups and raw destination, destinationIp, port and protocol: (first matching rule,
+        destination, port, protocol, why the destination does not resolve or None), or why a
+        field after the source is refused. Cached when the fields are plain text."""
+        _, raw_host, raw_ip, raw_port, raw_protocol = key
+        d = self.destination_field(raw_host, raw_ip)
+        if isinstance(d, str):
+            v: _Verdict | str = d
+        else:
+            try:
+                ok = type(raw_port) is int and 0 < raw_port < 65536
+                v = self._match(owner, d, raw_port if ok else port_field(raw_port), raw_protocol)
+            except LogError as exc:
+                v = str(exc)
+        plain = type(raw_host) in _TEXT and type(raw_ip) in _TEXT and type(raw_protocol) is str
+        if plain and type(raw_port) in _PORT:
+            self.verdicts.put(key, v)
+        return v
+
+    def _match(self, owner: _Source, d: _Destination, port: int, raw_protocol: Any) -> _Verdict:
+        protocol = self.protocols.get(raw_protocol) if type(raw_protocol) is str else None
+        if protocol is None:
+            protocol = protocol_field(raw_protocol)
+        prepared = d[2]
+        if isinstance(prepared, str):
+            return NO_MATCH, d, port, protocol, prepared
+        return (
+            self.ev.match_prepared(owner.prepared, prepared, port, protocol.code),
+            d,
+            port,
+            protocol,
+            None,
+        )
+
+    def source_field(self, raw: Any) -> _SourceField | str:
+        """A logged ``source``, checked and resolved (cached on the raw text)."""
+        hit = self.sources.find(raw) if type(raw) is str else None
+        if hit is None:
+            try:
+                text = source_field(raw)
+            except LogError as exc:
+                hit = str(exc)
+            else:
+                hit = _SourceField(text, self.prepare_source(text))
+            if type(raw) is str:
+                self.sources.put(raw, hit)
+        return hit
+
+    def destination_field(self, raw_host: Any, raw_ip: Any) -> _Destination | str:
+        """A logged ``destination``/``destinationIp``, checked and prepared (cached on the
+        raw text)."""
+        if type(raw_host) not in _TEXT or type(raw_ip) not in _TEXT:
+            return self._destination_field(raw_host, raw_ip)
+        key = (raw_host, raw_ip)
+        cache = self.destinations
+        hit = cache.get(key) or cache.recall(key)
+        if hit is None:
+            hit = cache.put(key, self._destination_field(raw_host, raw_ip))
+        return hit
+
+    def _destination_field(self, raw_host: Any, raw_ip: Any) -> _Destination | str:
+        try:
+            host, ip = destination_fields(raw_host, raw_ip)
+        except LogError as exc:
+            return str(exc)
+        return host, ip, self.prepare_destination(host, ip)
+
+    def source(self, text: str) -> _Source | str:
+        """A checked source, resolved and prepared (cached), or why it does not resolve."""
+        hit = self.source_field(text)
+        return hit if isinstance(hit, str) else hit.resolved
+
+    def destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
+        """A checked destination, prepared (cached), or why its address is refused."""
+        hit = self.destination_field(host, ip_text)
+        return hit if isinstance(hit, str) else hit[2]
+
+    def prepare_source(self, text: str) -> _Source | str:
+        """:meth:`source`, not cached."""
+        try:
+            ep = resolve_source(self.spec, self.rulebase, text, self.directory)
         except FlowError as exc:
             return str(exc)
-        prepared = self.ev.prepare_source(ep)
+        prepared = self.ev.source(ep)
         workload, key = self._workload(ep, prepared.mask)
         return _Source(prepared, workload, key)
 
-    def _destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
+    def prepare_destination(
+        self, host: str | None, ip_text: str | None
+    ) -> PreparedDestination | str:
+        """:meth:`destination`, not cached."""
         ip = None
         if ip_text is not None:
             try:
-                ip = IPv4Address(ip_text)
+                ip = ipv4(ip_text)
             except ValueError:
                 return f"destinationIp: {shown(ip_text)} is not an IPv4 address"
-        return self.ev.prepare_destination(Endpoint(identity=host or str(ip), ip=ip, host=host))
+        return self.ev.destination_of(host, ip)
 
     def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
         """Who the flow belongs to, and where an allowlist entry for it is declared."""
+        owners = self._owners
         if src.identity.startswith("pod:"):
             namespace, _, name = src.identity.removeprefix("pod:").partition("/")
-            for index, server in enumerate(self.spec.mcp_servers):
-                if server.name == name and namespace == self.spec.kubernetes.obot.mcp_namespace:
-                    return f"mcp-server:{name}", f"mcpServers[{index}].egressDomains"
-            for index, w in enumerate(self.spec.mcp_workloads):
-                if (w.namespace, w.name) == (namespace, name):
-                    return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
+            index = owners.servers.get(name) if namespace == owners.mcp_namespace else None
+            if index is not None:
+                return f"mcp-server:{name}", f"mcpServers[{index}].egressDomains"
+            index = owners.workloads.get((namespace, name))
+            if index is not None:
+                return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
         groups = self.ev.identity_groups(mask)
-        if names.qualified(self.spec.name_prefix, names.FOUNDRY_AGENTS) in groups:
+        if owners.agents in groups:
             return "agent-subnet", "egress.toolCalls.domains"
-        for index, w in enumerate(self.spec.mcp_workloads):
-            for cidr in w.pod_cidrs:
-                if src.ip is not None and src.ip in IPv4Network(cidr):
-                    return f"mcp-workload:{w.name}", f"mcpWorkloads[{index}].egressDomains"
+        if src.ip is not None and owners.pod_ranges:
+            hit = owners.pod_ranges.of_address(src.ip)
+            if hit:
+                index = (hit & -hit).bit_length() - 1
+                name = self.spec.mcp_workloads[index].name
+                return f"mcp-workload:{name}", f"mcpWorkloads[{index}].egressDomains"
         if groups:
             return f"group:{groups[0]}", "platform data (egress/data/platform.yaml)"
         return f"ip:{src.identity}", "no group: the source is outside this stack's workloads"
@@ -282,11 +417,31 @@ class Replayer:
         return Action.PERMIT if rule.monitor else rule.action
 
 
-def _bounded(cache: dict[K, V], key: K, value: V) -> V:
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
+class _Owners:
+    """Where a source's allowlist entries are declared, indexed once per stack: servers by
+    name, workloads by namespace and name, workload pod ranges by prefix (the first
+    declared wins, as a scan in declaration order would find it)."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.mcp_namespace = spec.kubernetes.obot.mcp_namespace
+        self.servers: dict[str, int] = {}
+        for index, server in enumerate(spec.mcp_servers):
+            self.servers.setdefault(server.name, index)
+        self.workloads: dict[tuple[str, str], int] = {}
+        ranges: list[tuple[IPv4Network, int]] = []
+        for index, w in enumerate(spec.mcp_workloads):
+            self.workloads.setdefault((w.namespace, w.name), index)
+            ranges += [(network(c), 1 << index) for c in w.pod_cidrs]
+        self.pod_ranges = CidrIndex(ranges)
+        self.agents = names.qualified(spec.name_prefix, names.FOUNDRY_AGENTS)
+
+
+_TEXT = frozenset({str, type(None)})
+_PORT = frozenset({int, str, type(None)})
+"""Only plain text (and an integer port) is cached: 443.0 and 443, or True and 1, compare
+equal but parse differently."""
+
+_NO_TIME = object()
 
 
 def replay(
@@ -296,51 +451,118 @@ def replay(
     rulebase: Rulebase | None = None,
 ) -> ReplayReport:
     """Aggregate what enforcing every rule would change, over a stream of records."""
-    r = Replayer(spec, rulebase)
-    report = ReplayReport(stack=spec.environment)
-    rules = r.ev.rules
-    # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
-    current = [r.current_action(i).value for i in range(len(rules))]
-    current.append(r.rulebase.default_action.action.value)
-    cuts = [rule.monitor and rule.action is Action.DENY for rule in rules] + [False]
-    flows = unchanged = disagreements = 0
-    number = 0
-    # (rule, workload, destination, port, protocol) already turned into a suggestion.
-    suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
+    # A replay allocates millions of short-lived records and cache entries and no reference
+    # cycles: the cyclic collector's passes would cost a tenth of it (as in offline.runner).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _replay(Replayer(spec, rulebase), records)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _replay(
+    r: Replayer, records: Iterable[tuple[int, Mapping[str, Any] | LogError]]
+) -> ReplayReport:
+    """:func:`replay`.
+
+    Long because the per-line path is inlined (a call per line would cost a tenth of the
+    replay): a line from a known source costs one lookup of the source's raw text and one of
+    its verdict, keyed by the source's groups and the destination, port and protocol as
+    logged; anything else takes the general path (:meth:`Replayer.judge`)."""
+    report = ReplayReport(stack=r.spec.environment)
+    cuts = _Cuts(r, report)
+    current, cut, sources = cuts.current, cuts.cuts, r.sources
+    cached, recall = r.verdicts.get, r.verdicts.recall
+    last_text: object = _NO_TIME
+    last_time = datetime.min
+    flows = unchanged = disagreements = number = 0
     for number, record in records:
-        if isinstance(record, LogError):
-            report.bad(number, str(record))
-            if isinstance(record, LogStreamError):
-                report.incomplete = f"line {number}: {record}"
+        if type(record) is not dict and isinstance(record, LogError):
+            report.unreadable(number, record)
             continue
-        try:
-            flow = parse_flow(record)
-            out = r.outcome(flow)
-        except LogError as exc:
-            report.bad(number, str(exc))
+        get = record.get
+        src = get("source")
+        s = sources.get(src) if type(src) is str else None
+        owner = s.resolved if type(s) is _SourceField else None
+        if type(owner) is _Source:
+            port = get("port")
+            key = (owner.prepared, get("destination"), get("destinationIp"), port, get("protocol"))
+            try:
+                v = (cached(key) or recall(key)) if type(port) in _PORT else None
+            except TypeError:  # an unhashable value (a list, an object): judged afresh
+                v = None
+            if v is None:
+                v = r.verdict(owner, key)
+        else:
+            judged = r.judge(record)
+            if isinstance(judged, str):
+                report.bad(number, judged)
+                continue
+            s, d, port, protocol = judged
+            owner = s.resolved
+            if isinstance(owner, str):  # reported after the time, as any resolution error
+                v = (NO_MATCH, d, port, protocol, owner)
+            else:
+                raw = (get("destination"), get("destinationIp"), get("port"), get("protocol"))
+                v = r.verdict(owner, (owner.prepared, *raw))
+        if isinstance(v, str):
+            report.bad(number, v)
+            continue
+        raw_time = get("timestamp")
+        if raw_time != last_text:
+            try:
+                last_time = parse_time(raw_time)
+            except LogError as exc:
+                report.bad(number, str(exc))
+                continue
+            last_text = raw_time
+        idx, d, port, protocol, error = v
+        if error is not None:
+            report.bad(number, error)
             continue
         flows += 1
-        idx = out.rule
-        logged = flow.logged_action
+        action = get("action")
+        logged = logged_action(action) if action else None
         if logged is not None and logged != current[idx]:
             disagreements += 1
-        if not cuts[idx]:
+        if not cut[idx]:
             unchanged += 1
             continue
-        rule = rules[idx]
-        change = report.changes.get(rule.name)
-        if change is None:
-            change = report.changes[rule.name] = RuleChange(rule)
-        change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
-        key = (idx, out.workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
-        if key not in suggested:
-            if len(suggested) >= _CACHE_LIMIT:
-                suggested.clear()
-            suggested.add(key)
-            _suggest(report, out, flow, rule)
+        flow = Flow(last_time, cast(_SourceField, s).text, d[0], d[1], port, protocol, logged)
+        cuts.add(idx, cast(_Source, owner), flow)
     report.lines, report.flows = number, flows
     report.unchanged, report.disagreements = unchanged, disagreements
     return report
+
+
+class _Cuts:
+    """The flows that promotion would cut: per rule, and as allowlist suggestions."""
+
+    def __init__(self, r: Replayer, report: ReplayReport) -> None:
+        self.report = report
+        self.rules = r.ev.rules
+        # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
+        self.current = [r.current_action(i).value for i in range(len(self.rules))]
+        self.current.append(r.rulebase.default_action.action.value)
+        self.cuts = [rule.monitor and rule.action is Action.DENY for rule in self.rules] + [False]
+        # (rule, workload, destination, port, protocol) already turned into a suggestion.
+        self.suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
+
+    def add(self, idx: int, owner: _Source, flow: Flow) -> None:
+        rule = self.rules[idx]
+        change = self.report.changes.get(rule.name)
+        if change is None:
+            change = self.report.changes[rule.name] = RuleChange(rule)
+        change.add(flow, flow.source, flow.destination or str(flow.destination_ip))
+        workload = owner.workload
+        key = (idx, workload, flow.destination, flow.destination_ip, flow.port, flow.protocol)
+        if key not in self.suggested:
+            if len(self.suggested) >= _CACHE_LIMIT:
+                self.suggested.clear()
+            self.suggested.add(key)
+            _suggest(self.report, _Outcome(idx, workload, owner.config_key), flow, rule)
 
 
 def _unsuggestable(flow: Flow, rule: Rule) -> tuple[str, str] | None:
@@ -391,4 +613,4 @@ def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> Rep
     return replay(spec, read_records(path, progress))
 
 
-__all__ = ["ReplayReport", "Replayer", "replay", "replay_file"]
+__all__ = ["LogError", "ReplayReport", "Replayer", "parse_flow", "replay", "replay_file"]

@@ -28,7 +28,6 @@ from ..core.versions import (
     provider_controller_release,
 )
 from . import regions
-from .certificates import CertificateError, load_ca_certificate
 from .schema import (
     REQUIRED_SECTIONS,
     SECTIONS,
@@ -394,6 +393,9 @@ def _ca_source(ca: DecryptionCa, controller: Controller) -> Iterator[Issue]:
         )
         return
     if ca.certificate is not None:
+        # Only a stack that brings its own CA pays for loading the X.509 library.
+        from .certificates import CertificateError, load_ca_certificate  # noqa: PLC0415
+
         try:
             load_ca_certificate(ca.certificate)
         except CertificateError as exc:

@@ -20,6 +20,7 @@ neither a JSON object nor a CSV header is not a flow log (:class:`LogFormatError
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -78,7 +79,21 @@ class Flow:
     logged_action: str | None = None
 
 
-def _parse_time(value: Any) -> datetime:
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """What decides a flow's verdict, checked and normalised: everything of a record but its
+    time and logged action. Equal raw fields give equal Fields (or the same error), so a
+    replay caches the verdict on the raw fields."""
+
+    source: str
+    destination: str | None
+    destination_ip: str | None
+    port: int
+    protocol: Protocol
+
+
+def parse_time(value: Any) -> datetime:
+    """A record's ``timestamp``, or :class:`LogError`."""
     if not isinstance(value, str) or not value:
         raise LogError("timestamp: missing")
     if value.endswith("z"):
@@ -90,6 +105,11 @@ def _parse_time(value: Any) -> datetime:
     if ts.tzinfo is None:
         raise LogError(f"timestamp: {shown(value)} has no time zone (write Z for UTC)")
     return ts
+
+
+def logged_action(value: Any) -> str | None:
+    """What the gateway logged, as compared with a verdict (``action``, optional)."""
+    return str(value).upper()[:32] if value else None
 
 
 def _text(field: str, value: Any, limit: int) -> str:
@@ -104,14 +124,17 @@ def _text(field: str, value: Any, limit: int) -> str:
     return text
 
 
-def parse_flow(row: Mapping[str, Any]) -> Flow:
-    """One record -> a Flow, or :class:`LogError` naming the field."""
-    source = row.get("source")
-    if not isinstance(source, str) or not source.strip():
+def source_field(raw: Any) -> str:
+    """A record's ``source``, checked and trimmed, or :class:`LogError`."""
+    if not isinstance(raw, str) or not raw.strip():
         raise LogError("source: missing")
-    source = _text("source", source, MAX_SOURCE)
-    host = row.get("destination") or None
-    ip = row.get("destinationIp") or None
+    return _text("source", raw, MAX_SOURCE)
+
+
+def destination_fields(raw_host: Any, raw_ip: Any) -> tuple[str | None, str | None]:
+    """A record's ``destination`` (normalised) and ``destinationIp``, or :class:`LogError`."""
+    host = raw_host or None
+    ip = raw_ip or None
     if host is None and ip is None:
         raise LogError("destination: give destination (hostname) and/or destinationIp")
     if ip is not None:
@@ -119,31 +142,57 @@ def parse_flow(row: Mapping[str, Any]) -> Flow:
         ip = _text("destinationIp", ip, MAX_IP)
     if host is not None:
         host = fqdn.normalize(_text("destination", host, MAX_HOSTNAME))
-    raw_port = row.get("port")
-    # Fast paths first: a million lines a run, nearly all of them well-formed.
-    if type(raw_port) is int and 0 < raw_port < 65536:
-        port = raw_port
-    else:
-        if raw_port is None or raw_port == "":
-            raise LogError("port: missing")
-        text = str(raw_port).strip()
-        port = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else 0
-        if not 0 < port < 65536:
-            raise LogError(f"port: {shown(raw_port)} is not a port (1-65535)")
-    raw_protocol = row.get("protocol")
-    protocol = Protocol.parse(raw_protocol) if type(raw_protocol) is str else None
+    return host, ip
+
+
+def port_field(raw: Any) -> int:
+    """A record's ``port``, 1-65535, or :class:`LogError`."""
+    # Fast path first: a million lines a run, nearly all of them well-formed.
+    if type(raw) is int and 0 < raw < 65536:
+        return raw
+    if raw is None or raw == "":
+        raise LogError("port: missing")
+    text = str(raw).strip()
+    port = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else 0
+    if not 0 < port < 65536:
+        raise LogError(f"port: {shown(raw)} is not a port (1-65535)")
+    return port
+
+
+def protocol_field(raw: Any) -> Protocol:
+    """A record's ``protocol`` (tcp, udp or icmp), or :class:`LogError`."""
+    protocol = Protocol.parse(raw) if type(raw) is str else None
     if protocol is None or protocol is Protocol.ANY:
-        raise LogError(f"protocol: {shown(raw_protocol)} is not tcp, udp or icmp")
-    action = row.get("action")
+        raise LogError(f"protocol: {shown(raw)} is not tcp, udp or icmp")
+    return protocol
+
+
+def parse_fields(row: Mapping[str, Any]) -> Fields:
+    """A record's :class:`Fields`, or :class:`LogError` naming the first bad one (in the
+    order :func:`parse_flow` checks them)."""
+    source = source_field(row.get("source"))
+    host, ip = destination_fields(row.get("destination"), row.get("destinationIp"))
+    port = port_field(row.get("port"))
+    protocol = protocol_field(row.get("protocol"))
+    return Fields(source, host, ip, port, protocol)
+
+
+def flow_of(fields: Fields, timestamp: datetime, action: str | None) -> Flow:
     return Flow(
-        timestamp=_parse_time(row.get("timestamp")),
-        source=source,
-        destination=host,
-        destination_ip=ip,
-        port=port,
-        protocol=protocol,
-        logged_action=str(action).upper()[:32] if action else None,
+        timestamp=timestamp,
+        source=fields.source,
+        destination=fields.destination,
+        destination_ip=fields.destination_ip,
+        port=fields.port,
+        protocol=fields.protocol,
+        logged_action=action,
     )
+
+
+def parse_flow(row: Mapping[str, Any]) -> Flow:
+    """One record -> a Flow, or :class:`LogError` naming the field."""
+    fields = parse_fields(row)
+    return flow_of(fields, parse_time(row.get("timestamp")), logged_action(row.get("action")))
 
 
 class _Counting(io.RawIOBase):
@@ -190,20 +239,40 @@ def _broken(exc: BaseException) -> LogStreamError:
     )
 
 
-def _lines(stream: IO[bytes]) -> Iterator[Line]:
-    """The stream's lines, each at most MAX_LINE_BYTES; problems arrive as LogErrors."""
+_BATCH_LINES = 512
+_BATCH_BYTES = 1 << 18
+
+
+def _line_batches(stream: IO[bytes]) -> Iterator[list[Line]]:
+    """The stream's lines, each at most MAX_LINE_BYTES, problems as LogErrors; handed over a
+    few hundred at a time (one Python frame per batch, not per line), never more than 256 KiB
+    of lines at once."""
+    readline = stream.readline
     while True:
-        try:
-            line = stream.readline(MAX_LINE_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            yield _broken(exc)
-            return
-        if not line:
-            return
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-            yield from _skip_rest(stream, len(line))
-            continue
-        yield line
+        batch: list[Line] = []
+        size = 0
+        while len(batch) < _BATCH_LINES and size < _BATCH_BYTES:
+            try:
+                line = readline(MAX_LINE_BYTES + 1)
+            except (OSError, EOFError, zlib.error) as exc:
+                batch.append(_broken(exc))
+                yield batch
+                return
+            if not line:
+                if batch:
+                    yield batch
+                return
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                batch.extend(_skip_rest(stream, len(line)))
+                continue
+            batch.append(line)
+            size += len(line)
+        yield batch
+
+
+def _lines(stream: IO[bytes]) -> Iterator[Line]:
+    """The stream's lines, one by one (:func:`_line_batches`)."""
+    return chain.from_iterable(_line_batches(stream))
 
 
 def _csv_header(line: bytes) -> list[str] | None:
@@ -244,6 +313,12 @@ def read_records(
 ) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
     """(line number, record or the reason it is unreadable), streaming. Gzip by magic bytes;
     CSV when the first line is a header naming the columns, JSON lines otherwise."""
+    return chain.from_iterable(_record_batches(path, progress))
+
+
+def _record_batches(
+    path: Path, progress: Progress | None
+) -> Iterator[list[tuple[int, Mapping[str, Any] | LogError]]]:
     raw = path.open("rb")
     try:
         magic = raw.read(2)
@@ -252,37 +327,75 @@ def read_records(
         stream: IO[bytes] = cast(
             IO[bytes], gzip.GzipFile(fileobj=counted) if magic == b"\x1f\x8b" else counted
         )
-        lines = _lines(stream)
-        head = list(islice(lines, 2))
-        if head and isinstance(head[0], bytes) and head[0].startswith(_BOM):
-            head[0] = head[0][len(_BOM) :]
-        header = _format(head)
+        batches = _line_batches(stream)
+        first: list[Line] = []
+        for batch in batches:  # the first two lines decide the format
+            first += batch
+            if len(first) >= 2:
+                break
+        if first and isinstance(first[0], bytes) and first[0].startswith(_BOM):
+            first[0] = first[0][len(_BOM) :]
+        header = _format(first[:2])
+        lines = chain([first], batches)
         if header is None:
-            yield from _json_lines(chain(head, lines))
+            yield from _json_batches(lines)
         else:
-            yield from _csv_lines(header, islice(chain(head, lines), 1, None))
+            csv_lines = _csv_lines(header, islice(chain.from_iterable(lines), 1, None))
+            yield from iter(lambda: list(islice(csv_lines, _BATCH_LINES)), [])
         if progress is not None:
             progress(path.stat().st_size)
     finally:
         raw.close()
 
 
-def _json_lines(lines: Iterable[Line]) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
-    for number, line in enumerate(lines, start=1):
-        if isinstance(line, LogError):
-            yield number, line
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield number, LogError(f"not JSON ({exc.msg})")
-            continue
-        if not isinstance(record, dict):
-            yield number, LogError("not a JSON object")
-            continue
-        yield number, record
+def _json_batches(
+    batches: Iterable[list[Line]],
+) -> Iterator[list[tuple[int, Mapping[str, Any] | LogError]]]:
+    number = 1
+    for batch in batches:
+        yield _json_batch(batch, number)
+        number += len(batch)
+
+
+def _json_batch(batch: list[Line], first: int) -> list[tuple[int, Mapping[str, Any] | LogError]]:
+    """A batch's records, numbered from ``first``. Runs of good lines are parsed and
+    numbered in C (``list.extend`` keeps what it parsed before a line fails); a blank,
+    damaged or unreadable line is handled on its own."""
+    out: list[tuple[int, Mapping[str, Any] | LogError]] = []
+    pos, n = 0, len(batch)
+    while pos < n:
+        run: list[Any] = []
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+            run.extend(map(orjson.loads, islice(batch, pos, None)))  # type: ignore[arg-type]
+        if run:
+            numbers = range(first + pos, first + pos + len(run))
+            if set(map(type, run)) == {dict}:
+                out.extend(zip(numbers, run, strict=True))
+            else:
+                out.extend((i, _object(r)) for i, r in zip(numbers, run, strict=True))
+            pos += len(run)
+        if pos < n:
+            record = _json_line(batch[pos])
+            if record is not None:
+                out.append((first + pos, record))
+            pos += 1
+    return out
+
+
+def _object(value: Any) -> Mapping[str, Any] | LogError:
+    return value if isinstance(value, dict) else LogError("not a JSON object")
+
+
+def _json_line(line: Line) -> Mapping[str, Any] | LogError | None:
+    """One line on its own: its record, why it is not one, or None when it is blank."""
+    if not isinstance(line, bytes):
+        return line
+    if not line.strip():
+        return None
+    try:
+        return _object(orjson.loads(line))
+    except orjson.JSONDecodeError as exc:
+        return LogError(f"not JSON ({exc.msg})")
 
 
 def _csv_lines(

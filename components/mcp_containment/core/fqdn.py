@@ -65,12 +65,15 @@ def is_internal(name: str) -> bool:
     return _internal_index().match(bare) != 0
 
 
+def internal_patterns() -> tuple[str, ...]:
+    """The patterns :func:`is_internal` matches (after dropping a leading ``*.``): for indexes
+    that answer it in the same walk as other patterns."""
+    return (*INTERNAL_NAMES, *(p for s in INTERNAL_SUFFIXES for p in (s, "*." + s)))
+
+
 @cache
 def _internal_index() -> DomainIndex:
-    entries = [(n, 1) for n in INTERNAL_NAMES]
-    for suffix in INTERNAL_SUFFIXES:
-        entries += [(suffix, 1), ("*." + suffix, 1)]
-    return DomainIndex(entries)
+    return DomainIndex((p, 1) for p in internal_patterns())
 
 
 def _reject_non_hostname(raw: str, name: str) -> None:
@@ -236,14 +239,16 @@ def _label_regex(label: str) -> re.Pattern[str]:
 @dataclass(slots=True)
 class _Node:
     children: dict[str, _Node]
-    globs: list[tuple[re.Pattern[str], _Node]]
-    glob_keys: dict[str, _Node]
+    # Few nodes have glob children: the rest share the empty tuple and no dict, which keeps a
+    # trie of 200,000 domains tens of megabytes smaller and a lookup's walk in cache.
+    globs: tuple[tuple[re.Pattern[str], _Node], ...] = ()
+    glob_keys: dict[str, _Node] | None = None
     exact: int = 0  # patterns that end here
     wild: int = 0  # leading '*.' patterns that end here: need one or more further labels
 
     @classmethod
     def new(cls) -> _Node:
-        return cls({}, [], {})
+        return cls({})
 
 
 class DomainIndex:
@@ -273,11 +278,14 @@ class DomainIndex:
         node = self._root
         for label in reversed(labels):
             if "*" in label:
-                nxt = node.glob_keys.get(label)
+                keys = node.glob_keys
+                nxt = keys.get(label) if keys is not None else None
                 if nxt is None:
                     nxt = _Node.new()
-                    node.glob_keys[label] = nxt
-                    node.globs.append((_label_regex(label), nxt))
+                    if keys is None:
+                        keys = node.glob_keys = {}
+                    keys[label] = nxt
+                    node.globs = (*node.globs, (_label_regex(label), nxt))
             else:
                 nxt = node.children.get(label)
                 if nxt is None:

@@ -9,8 +9,10 @@ it may miss a cover, it never invents one.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 
 from . import fqdn
@@ -19,11 +21,6 @@ from .model import Selector, SelectorKind, SmartGroup
 _CGNAT = IPv4Network("100.64.0.0/10")
 
 PodRanges = Mapping[str, tuple[IPv4Network, ...]] | None
-
-
-def is_public(ip: IPv4Address) -> bool:
-    """Public Internet: outside RFC 1918 and every reserved, loopback or link-local range."""
-    return ip.is_global and ip not in _CGNAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,35 +42,172 @@ class Endpoint:
     """Set for ``group:NAME`` sources: the group the source is a member of by definition."""
 
 
+@lru_cache(maxsize=4096)
+def network(cidr: str) -> IPv4Network:
+    """``IPv4Network(cidr)``, parsed once per distinct text (selectors are tested per flow)."""
+    return IPv4Network(cidr)
+
+
+class CidrIndex:
+    """IPv4 ranges, each with a bitmask, indexed by prefix length: the ranges that contain an
+    address (or a whole range) cost one lookup per distinct prefix length, however many
+    ranges there are."""
+
+    __slots__ = ("_by_length",)
+
+    def __init__(self, entries: Iterable[tuple[IPv4Network, int]] = ()) -> None:
+        by_length: dict[int, dict[int, int]] = {}
+        for net, bits in entries:
+            table = by_length.setdefault(net.prefixlen, {})
+            key = int(net.network_address)
+            table[key] = table.get(key, 0) | bits
+        # (prefix length, netmask, table), shortest prefix first.
+        self._by_length = tuple(
+            (length, (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF, table)
+            for length, table in sorted(by_length.items())
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._by_length)
+
+    def of_address(self, ip: IPv4Address) -> int:
+        """The OR of the bits of every range containing ``ip``."""
+        value = int(ip)
+        bits = 0
+        for _, mask, table in self._by_length:
+            hit = table.get(value & mask)
+            if hit is not None:
+                bits |= hit
+        return bits
+
+    def of_network(self, net: IPv4Network) -> int:
+        """The OR of the bits of every range ``net`` is a subnet of."""
+        value = int(net.network_address)
+        bits = 0
+        for length, mask, table in self._by_length:
+            if length > net.prefixlen:
+                break
+            hit = table.get(value & mask)
+            if hit is not None:
+                bits |= hit
+        return bits
+
+
+def is_public(ip: IPv4Address) -> bool:
+    """Public Internet: outside RFC 1918 and every reserved, loopback or link-local range
+    (``ip.is_global``, outside 100.64.0.0/10), answered by :func:`_special_ranges` when it
+    can be: the standard library tests up to 15 ranges one by one, a log has a million
+    addresses."""
+    special = _special_ranges()
+    if special is None:
+        return ip.is_global and ip not in _CGNAT
+    octets, index = special
+    value = int(ip)
+    if value >> 24 not in octets:
+        return True
+    return _PUBLIC_BY_HIT[index.of_address(ip)]
+
+
+# Bits of a special range: private (1), excepted from private (2), not global (4).
+_PUBLIC_BY_HIT = tuple(not (hit & 4) and not (hit & 1 and not hit & 2) for hit in range(8))
+
+
+@lru_cache(maxsize=1)
+def _special_ranges() -> tuple[frozenset[int], CidrIndex] | None:
+    """The ranges ``ipaddress`` decides ``is_global`` by (``is_global`` is ``not in
+    _public_network and not is_private``; ``is_private`` is ``in _private_networks`` and, from
+    Python 3.13, ``not in _private_networks_exceptions``), indexed, with the first octets they
+    touch. Read from the standard library's own tables, then checked against it on every
+    range's edges: both answers are constant between edges, so agreeing there is agreeing
+    everywhere. None (ask ``ipaddress``) when the tables are not where this expects them or
+    an answer differs."""
+    constants = getattr(IPv4Address, "_constants", None)
+    private = getattr(constants, "_private_networks", None)
+    excepted = getattr(constants, "_private_networks_exceptions", ())
+    not_global = getattr(constants, "_public_network", None)
+    if not isinstance(private, list | tuple) or not isinstance(not_global, IPv4Network):
+        return None
+    ranges = [(n, 1) for n in private] + [(n, 2) for n in excepted]
+    ranges += [(not_global, 4), (_CGNAT, 4)]
+    if not all(isinstance(n, IPv4Network) for n, _ in ranges):
+        return None
+    index = CidrIndex(ranges)
+    edges = {e for n, _ in ranges for e in _edges(n)}
+    for value in edges:
+        ip = IPv4Address(value)
+        if _PUBLIC_BY_HIT[index.of_address(ip)] != (ip.is_global and ip not in _CGNAT):
+            return None
+    octets = frozenset(o for n, _ in ranges for o in range(_first_octet(n), _last_octet(n) + 1))
+    return octets, index
+
+
+def _edges(net: IPv4Network) -> list[int]:
+    first, last = int(net.network_address), int(net.broadcast_address)
+    return [v for v in (first - 1, first, last, last + 1) if 0 <= v <= 0xFFFFFFFF]
+
+
+def _first_octet(net: IPv4Network) -> int:
+    return int(net.network_address) >> 24
+
+
+def _last_octet(net: IPv4Network) -> int:
+    return int(net.broadcast_address) >> 24
+
+
+_DOTTED = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+
+
+def ipv4(text: str) -> IPv4Address:
+    """``IPv4Address(text)``, the usual dotted quad read without ``ipaddress``'s per-octet
+    checks (its grammar exactly: 0-255, no leading zeros); anything else is handed to it,
+    errors included."""
+    if _DOTTED.fullmatch(text):
+        a, b, c, d = text.split(".")
+        return IPv4Address(int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d))
+    return IPv4Address(text)
+
+
 class ThreatFeed:
     """The simulated content of the Aviatrix-managed threat group."""
 
-    __slots__ = ("_domains", "_networks")
+    __slots__ = ("_domains", "_networks", "domains")
 
     def __init__(self, entries: tuple[str, ...]) -> None:
-        self._networks: list[IPv4Network] = []
-        self._domains = fqdn.DomainIndex()
+        networks: list[tuple[IPv4Network, int]] = []
+        domains: list[str] = []
         for entry in entries:
             try:
                 net = ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                self._domains.add(entry, 1)
+                domains.append(entry)
             else:
                 if isinstance(net, IPv4Network):
-                    self._networks.append(net)
+                    networks.append((net, 1))
+        self.domains = tuple(domains)
+        """The feed's names (the rest are ranges)."""
+        self._domains = fqdn.DomainIndex((d, 1) for d in domains)
+        self._networks = CidrIndex(networks)
 
     def contains(self, ep: Endpoint) -> bool:
         if ep.host is not None:
-            return self._domains.match(ep.host) != 0
+            return self.contains_host(ep.host)
         if ep.ip is not None:
-            return any(ep.ip in n for n in self._networks)
+            return self.contains_ip(ep.ip)
         return False
+
+    def contains_host(self, host: str) -> bool:
+        return bool(self.domains) and self._domains.match(host) != 0
+
+    def contains_ip(self, ip: IPv4Address) -> bool:
+        return self._networks.of_address(ip) != 0
 
 
 def _in_range(ep: Endpoint, cidr: str | None) -> bool:
     if cidr is None:
         return False
-    net = IPv4Network(cidr)
+    net = network(cidr)
     if ep.ip is not None:
         return ep.ip in net
     if ep.network is not None:

@@ -7,8 +7,9 @@ with mock ids and outputs. What this cannot show: provider-side validation and r
 
 Speed: every azure-native resource declares dozens of type aliases for old API versions and
 the SDK builds an alias URN for each eagerly (about 80 ms a resource). Inside :func:`run` only,
-type-only aliases are dropped before a resource is constructed; captures are otherwise
-identical. A real deployment never goes through this module.
+type-only aliases are dropped before a resource is constructed, and the SDK does not walk the
+Python stack for each resource's source position (the mock monitor never reads it); captures
+are otherwise identical. A real deployment never goes through this module.
 
 ``preview=True`` runs the program as a first ``pulumi preview`` sees it: the mocked providers
 return the inputs and leave every computed output (ids, UUIDs, addresses) unknown, so what
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import ipaddress
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,7 +32,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from ..config.schema import Spec
@@ -158,19 +162,29 @@ class ContainmentMocks(pulumi_mocks.Mocks):
         self.capture = capture if capture is not None else Capture()
         self.preview = preview
         self.stack_references = dict(stack_references or {})
+        self.registered = threading.local()
+        """The last (inputs, state) of :meth:`new_resource` on each thread (the monitor's
+        RegisterResource captures them on the thread that called it)."""
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE:
             name = str(args.inputs.get("name") or args.name)
-            return name, {"name": name, "outputs": dict(self.stack_references.get(name, {}))}
+            reference: dict[str, Any] = {
+                "name": name,
+                "outputs": dict(self.stack_references.get(name, {})),
+            }
+            self.registered.value = (args.inputs, reference)
+            return name, reference
         rid, state = self._created(args)
-        if not self.preview:
-            return rid, state
-        # An empty id is an unknown id to the SDK (what the terraform bridge sends in previews).
-        computed = {k: pulumi.output.UNKNOWN for k in state if k not in args.inputs}
-        return "", {**args.inputs, **computed}
+        if self.preview:
+            # An empty id is an unknown id to the SDK (what the terraform bridge sends in
+            # previews).
+            computed = {k: pulumi.output.UNKNOWN for k in state if k not in args.inputs}
+            rid, state = "", {**args.inputs, **computed}
+        self.registered.value = (args.inputs, state)
+        return rid, state
 
     def _created(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -254,20 +268,27 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
+        # What the mocks were given and returned, on this thread, moments ago: the inputs as
+        # the SDK deserialised them (unknowns kept in a preview, the only run that has them)
+        # and the state it serialised into the response. Nothing is deserialised twice.
+        inputs, state = self.mocks.registered.value  # type: ignore[attr-defined]
+        self._capture(request, response.urn, response.id, inputs, state)
+        return response
+
+    def _capture(
+        self, request: Any, urn: str, rid: str | None, inputs: dict[str, Any], state: Any
+    ) -> None:
         secrets: list[str] = []
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         plain = {k: _plain(v, secrets, k) for k, v in inputs.items()}
-        state = rpc.deserialize_properties(response.object, keep_unknowns=True)
-        outputs = {k: _plain(v) for k, v in state.items()}
         self.capture.resources.append(
             CapturedResource(
                 type=request.type,
                 name=request.name,
-                urn=response.urn,
+                urn=urn,
                 parent=request.parent or None,
                 custom=bool(request.custom),
                 inputs=plain,
-                id=response.id or None,
+                id=rid or None,
                 protect=bool(request.protect),
                 depends_on=tuple(request.dependencies),
                 replace_on_changes=tuple(request.replaceOnChanges),
@@ -276,7 +297,7 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider or None,
                 version=request.version,
                 secret_inputs=tuple(secrets),
-                outputs=outputs,
+                outputs={k: _plain(v) for k, v in (state or {}).items()},
                 property_dependencies={
                     key: tuple(deps.urns)
                     for key, deps in sorted(request.propertyDependencies.items())
@@ -284,7 +305,6 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 },
             )
         )
-        return response
 
 
 @contextlib.contextmanager
@@ -316,6 +336,22 @@ def _without_version_aliases(declared: list[tuple[str, str]]) -> Iterator[None]:
         yield
     finally:
         pulumi.Resource.__init__ = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _without_stack_traces() -> Iterator[None]:
+    """The SDK walks the Python stack and builds source positions for every resource, for
+    the engine's diagnostics; the mock monitor never reads them, and the walk is a tenth of
+    a plan."""
+    original = getattr(sdk_resource, "_get_stack_trace", None)
+    if original is None:  # an SDK that no longer has it
+        yield
+        return
+    sdk_resource._get_stack_trace = source_pb2.StackTrace  # what it returns with no frames
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = original
 
 
 def _type_only(alias: Any) -> bool:
@@ -386,7 +422,7 @@ def run(
             mocks, project=project, stack=stack, preview=preview, monitor=monitor
         )
         declared: list[tuple[str, str]] = []
-        with _without_version_aliases(declared):
+        with _without_version_aliases(declared), _without_stack_traces():
             loop.run_until_complete(run_pulumi_func(program))
         _in_declaration_order(capture, declared)
         capture.invokes.sort(key=lambda i: (i.token, repr(sorted(i.args.items()))))
