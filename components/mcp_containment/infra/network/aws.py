@@ -29,7 +29,7 @@ import pulumi_aws as aws
 from ...config import naming
 from ...config.schema import Cloud, Routing
 from ...core.model import DEFAULT_ROUTE
-from ..aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
+from ..aviatrix.gateway import SpokeGateway
 from .gateway_settings import GatewaySettings, network_outputs, subnet_ids
 
 COMPONENT = "mcp-containment:network:AwsSpokeNetwork"
@@ -245,20 +245,15 @@ class AwsSpokeNetwork(pulumi.ComponentResource):
             )
             for role, cidr, zone in public
         ]
-        gw = args.gateway
         return SpokeGateway(
             f"{self._name}-gateway",
-            SpokeGatewayArgs(
+            args.gateway.spoke_gateway_args(
                 cloud=Cloud.AWS,
-                account_name=gw.account_name,
-                gateway_name=gw.gateway_name,
                 region=args.region,
-                size=gw.size,
                 vpc_id=self.vpc_id,
                 subnet_cidr=args.gateway_subnet_cidr,
-                ha_subnet_cidr=args.ha_gateway_subnet_cidr if gw.ha else None,
-                transit_gateway=gw.transit_gateway,
-                tags=dict(args.tags),
+                ha_subnet_cidr=args.ha_gateway_subnet_cidr,
+                tags=args.tags,
                 depends_on=gateway_ready,
                 protect=args.protect,
             ),

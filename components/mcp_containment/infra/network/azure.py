@@ -24,7 +24,7 @@ import pulumi_azure_native as azure
 from ...config import naming
 from ...config.schema import Cloud, Routing
 from ...core.model import DEFAULT_ROUTE
-from ..aviatrix.gateway import SpokeGateway, SpokeGatewayArgs
+from ..aviatrix.gateway import SpokeGateway
 from .gateway_settings import GatewaySettings, network_outputs, subnet_ids
 
 COMPONENT = "mcp-containment:network:AzureSpokeNetwork"
@@ -207,19 +207,15 @@ class AzureSpokeNetwork(pulumi.ComponentResource):
         vpc_id = pulumi.Output.all(vnet.name, self.resource_group_name, vnet.resource_guid).apply(
             lambda parts: ":".join(str(p) for p in parts)
         )
-        gw = args.gateway
         return SpokeGateway(
             f"{self._name}-gateway",
-            SpokeGatewayArgs(
+            args.gateway.spoke_gateway_args(
                 cloud=Cloud.AZURE,
-                account_name=gw.account_name,
-                gateway_name=gw.gateway_name,
                 region=args.location,
-                size=gw.size,
                 vpc_id=vpc_id,
                 subnet_cidr=args.gateway_subnet_cidr,
-                ha_subnet_cidr=args.gateway_subnet_cidr if gw.ha else None,
-                transit_gateway=gw.transit_gateway,
+                # Azure's HA pair shares the gateway subnet (zone-redundant).
+                ha_subnet_cidr=args.gateway_subnet_cidr,
                 tags=args.tags,
                 depends_on=[gateway_subnet],
                 protect=args.protect,

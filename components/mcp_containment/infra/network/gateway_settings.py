@@ -3,13 +3,14 @@ every spoke network registers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from ...config.schema import Routing
+from ...config.schema import Cloud, Routing
+from ..aviatrix.gateway import SpokeGatewayArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,35 @@ class GatewaySettings:
     routing: Routing = Routing.UDR
     """``udr``: workload default routes point at the gateway (lockable). ``controller``: they
     start fail-closed and the controller programs them; drift on them is ignored."""
+
+    def spoke_gateway_args(
+        self,
+        *,
+        cloud: Cloud,
+        region: pulumi.Input[str],
+        vpc_id: pulumi.Input[str],
+        subnet_cidr: pulumi.Input[str],
+        ha_subnet_cidr: pulumi.Input[str] | None,
+        tags: Mapping[str, pulumi.Input[str]],
+        depends_on: Sequence[pulumi.Resource],
+        protect: bool,
+    ) -> SpokeGatewayArgs:
+        """The gateway's arguments once its network has placed it (``ha_subnet_cidr`` is used
+        only for an HA pair)."""
+        return SpokeGatewayArgs(
+            cloud=cloud,
+            account_name=self.account_name,
+            gateway_name=self.gateway_name,
+            region=region,
+            size=self.size,
+            vpc_id=vpc_id,
+            subnet_cidr=subnet_cidr,
+            ha_subnet_cidr=ha_subnet_cidr if self.ha else None,
+            transit_gateway=self.transit_gateway,
+            tags=dict(tags),
+            depends_on=depends_on,
+            protect=protect,
+        )
 
 
 def subnet_ids(*ids: pulumi.Input[str] | None) -> pulumi.Output[list[str]]:
