@@ -15,6 +15,7 @@ evaluation; when nothing matches, the default action applies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
@@ -112,7 +113,11 @@ class Evaluator:
         # A bare name's value by its kinds (anywhere, +public, +threat) and its one WebGroup
         # (the last slot: none).
         slots = len(rulebase.web_groups) + 1
-        self._named: list[list[PreparedDestination | None]] = [[None] * slots for _ in range(4)]
+        self._named_rows: list[list[PreparedDestination | None]] = [
+            [None] * slots for _ in range(4)
+        ]
+        self._name_class = self._domains.classify
+        self._by_name_class: dict[int, PreparedDestination] = {}
         self._unnamed: dict[int, PreparedDestination] = {}
 
     # -- preparing endpoints -------------------------------------------------------------------
@@ -156,15 +161,29 @@ class Evaluator:
             if hit is None:
                 hit = self._unnamed[kinds] = PreparedDestination(kinds, _NONE)
             return hit
+        if ip is None and svctag is None and host[:2] != "*.":
+            # The usual destination, a bare name: its value depends only on which patterns
+            # match it, so names share one value per set of patterns (as many as the policy
+            # has, whatever the log brings).
+            cls = self._name_class(host)
+            hit = self._by_name_class.get(cls)
+            if hit is None:
+                hit = self._by_name_class[cls] = self._named(host)
+            return hit
+        _, webs, internal, listed = self._domains.match(host)
+        return self._shared(self._dst_kinds.mask(host, ip, svctag, internal, listed), webs)
+
+    def _named(self, host: str) -> PreparedDestination:
+        """:meth:`destination_of` a bare name (no address, no service tag)."""
         one, webs, internal, listed = self._domains.match(host)
-        if ip is not None or svctag is not None or one < 0:
-            return self._shared(self._dst_kinds.mask(host, ip, svctag, internal, listed), webs)
-        # The usual destination, a name in at most one WebGroup: its value is one of a few
-        # per WebGroup (_DestinationKinds.mask for a bare name, inlined).
+        if one < 0:
+            return self._shared(self._dst_kinds.mask(host, None, None, internal, listed), webs)
+        # A name in at most one WebGroup: its value is one of a few per WebGroup
+        # (_DestinationKinds.mask for a bare name, inlined).
         kinds = _ANYWHERE if internal else _ANYWHERE | _PUBLIC
         if listed and self._dst_kinds.threat:
             kinds |= _THREAT
-        row = self._named[kinds >> 1]
+        row = self._named_rows[kinds >> 1]
         hit = row[one]
         if hit is None:
             hit = row[one] = PreparedDestination(kinds, webs)
@@ -205,12 +224,14 @@ class Evaluator:
     ) -> int:
         """The inner loop: ``proto`` is a :attr:`Protocol.code` (1 tcp, 2 udp, 3 icmp)."""
         dmask, webs = dst.mask, dst.webs
+        # The checks in the order that rejects soonest: most candidates of a flow fail on
+        # the destination's kind, then on its WebGroup.
         for i, p, kinds, w, ports in src.tests:
-            if p and p != proto:
-                continue
             if not kinds & dmask:
                 continue
             if w is not None and w.isdisjoint(webs):
+                continue
+            if p and p != proto:
                 continue
             if ports and proto != _ICMP:
                 for lo, hi in ports:
@@ -378,6 +399,9 @@ class _NameIndex:
         entries += [(p, 1 << n) for p in fqdn.internal_patterns()]
         entries += [(d, 1 << (n + 1)) for d in threat.domains]
         self._trie = fqdn.DomainIndex(entries)
+        self.classify: Callable[[str], int] = self._trie.classify
+        """A normalised hostname's class: names of one class get the same answers from
+        :meth:`match` (but for a name starting ``*.``)."""
         self._one = [frozenset((i,)) for i in range(n)] + [_NONE, _NONE]
 
     def match(self, host: str) -> tuple[int, frozenset[int], bool, bool]:

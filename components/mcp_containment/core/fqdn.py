@@ -10,8 +10,8 @@ Two grammars share one matcher:
 
 Matching semantics: case-insensitive and trailing-dot-insensitive; ``a.b.c`` matches
 only itself; a leading ``*.`` matches one or more extra labels; ``*`` alone matches everything.
-A policy's patterns are compiled once into a reversed-label trie, so a lookup costs one walk
-down the name's labels, never a scan of the pattern list.
+A policy's patterns are compiled once (:class:`DomainIndex`), so a lookup costs a few
+dictionary lookups, never a scan of the pattern list.
 """
 
 from __future__ import annotations
@@ -252,30 +252,66 @@ class _Node:
 
 
 class DomainIndex:
-    """Patterns compiled into a reversed-label trie; each pattern carries a bitmask.
+    """Patterns compiled for lookup; each pattern carries a bitmask.
 
     ``match(name)`` returns the OR of the masks of every pattern that matches ``name``, so one
     lookup answers "which WebGroups contain this hostname" for a whole policy.
+
+    Plain names and leading-wildcard patterns (all of the MCP servers' domains) live in two
+    dicts whose values already account for every pattern that matches the key: a declared
+    name costs one lookup, a name under a ``*.`` pattern one lookup per label up to its
+    nearest one. Only infix globs (platform lists) need a walk, in a trie of their own that
+    holds nothing else.
+
+    Names that match the same patterns share a *class*: a small integer, numbered once per
+    distinct mask (:meth:`classify`, :meth:`mask_of`). A policy with thousands of WebGroups
+    has masks thousands of bits wide; a caller that keys its own answers on the class never
+    hashes or combines one per name.
     """
 
-    __slots__ = ("_all", "_root")
+    __slots__ = (
+        "_all",
+        "_classes",
+        "_exact",
+        "_exact_class",
+        "_globs",
+        "_masks",
+        "_wild",
+        "_wild_class",
+    )
 
     def __init__(self, entries: Iterable[tuple[str, int]] = ()) -> None:
-        self._root = _Node.new()
         self._all = 0
+        self._exact: dict[str, int] = {}
+        self._wild: dict[str, int] = {}
+        self._globs: _Node | None = None
+        # Compiled after construction and again on the first lookup after a change.
+        self._exact_class: dict[str, int] | None = None
+        self._wild_class: dict[str, int] = {}
+        self._masks: list[int] = []
+        self._classes: dict[int, int] = {}
         for pattern, mask in entries:
             self.add(pattern, mask)
+        self._compile()
 
     def add(self, pattern: str, mask: int) -> None:
         pattern = normalize(pattern)
+        self._exact_class = None
         if pattern == MATCH_ALL:
             self._all |= mask
             return
         labels = pattern.split(".")
         wild = len(labels) > 1 and labels[0] == "*"
-        if wild:
-            labels = labels[1:]
-        node = self._root
+        fixed = labels[1:] if wild else labels
+        if any("*" in label for label in fixed):
+            self._add_glob(fixed, wild, mask)
+            return
+        table = self._wild if wild else self._exact
+        key = ".".join(fixed)
+        table[key] = table.get(key, 0) | mask
+
+    def _add_glob(self, labels: list[str], wild: bool, mask: int) -> None:
+        node = self._globs = self._globs or _Node.new()
         for label in reversed(labels):
             if "*" in label:
                 keys = node.glob_keys
@@ -289,42 +325,101 @@ class DomainIndex:
             else:
                 nxt = node.children.get(label)
                 if nxt is None:
-                    nxt = _Node.new()
-                    node.children[label] = nxt
+                    nxt = node.children[label] = _Node.new()
             node = nxt
         if wild:
             node.wild |= mask
         else:
             node.exact |= mask
 
+    def _compile(self) -> dict[str, int]:
+        """Each key's class made final: a ``*.`` key's carries every ``*.`` pattern above
+        it, a declared name's every pattern that matches the name."""
+        self._masks, self._classes = [], {}
+        self._class_of(self._all)  # class 0: names no pattern names (but '*')
+        wild = self._wild
+        self._wild_class = {}
+        for key, own in wild.items():
+            mask, rest = own, key
+            while (dot := rest.find(".")) >= 0:
+                rest = rest[dot + 1 :]
+                mask |= wild.get(rest, 0)
+            self._wild_class[key] = self._class_of(self._all | mask)
+        exact = {
+            name: self._class_of(own | self._masks[self._unlisted(name)])
+            for name, own in self._exact.items()
+        }
+        self._exact_class = exact
+        return exact
+
+    def _class_of(self, mask: int) -> int:
+        found = self._classes.get(mask)
+        if found is None:
+            found = self._classes[mask] = len(self._masks)
+            self._masks.append(mask)
+        return found
+
     def match(self, name: str) -> int:
         return self.match_normalized(normalize(name))
 
     def match_normalized(self, name: str) -> int:
         """``match`` for a name already normalised (the simulator normalises once per host)."""
-        labels = name.split(".")
-        mask = self._all
-        node = self._root
-        remaining = len(labels)
-        pending: list[tuple[_Node, int]] = []
-        while True:
-            if remaining == 0:
-                mask |= node.exact
-            else:
-                mask |= node.wild
-                label = labels[remaining - 1]
-                # Glob labels are rare (platform lists only): branch to them off the main walk.
-                for regex, glob_child in node.globs:
-                    if regex.match(label):
-                        pending.append((glob_child, remaining - 1))
-                child = node.children.get(label)
-                if child is not None:
-                    node = child
-                    remaining -= 1
-                    continue
-            if not pending:
-                return mask
-            node, remaining = pending.pop()
+        return self._masks[self.classify(name)]
+
+    def classify(self, name: str) -> int:
+        """The class of a normalised name: names of one class match the same patterns."""
+        exact = self._exact_class
+        if exact is None:
+            exact = self._compile()
+        found = exact.get(name)
+        return found if found is not None else self._unlisted(name)
+
+    def mask_of(self, cls: int) -> int:
+        """The mask of the patterns that match the names of class ``cls``."""
+        return self._masks[cls]
+
+    def _unlisted(self, name: str) -> int:
+        """The class of ``name`` from every pattern but its own exact entry."""
+        cls = 0
+        wild = self._wild_class
+        rest = name
+        while (dot := rest.find(".")) >= 0:
+            rest = rest[dot + 1 :]
+            found = wild.get(rest)
+            if found is not None:
+                cls = found
+                break
+        if self._globs is not None:
+            globbed = _walk(self._globs, name.split("."))
+            if globbed:  # one class more per set of globs a name meets: bounded by the policy
+                cls = self._class_of(self._masks[cls] | globbed)
+        return cls
+
+
+def _walk(root: _Node, labels: list[str]) -> int:
+    """The masks of the trie's patterns that match ``labels``."""
+    mask = 0
+    node = root
+    remaining = len(labels)
+    pending: list[tuple[_Node, int]] = []
+    while True:
+        if remaining == 0:
+            mask |= node.exact
+        else:
+            mask |= node.wild
+            label = labels[remaining - 1]
+            # Glob labels: branch to them off the main walk.
+            for regex, glob_child in node.globs:
+                if regex.match(label):
+                    pending.append((glob_child, remaining - 1))
+            child = node.children.get(label)
+            if child is not None:
+                node = child
+                remaining -= 1
+                continue
+        if not pending:
+            return mask
+        node, remaining = pending.pop()
 
 
 def matches(pattern: str, name: str) -> bool:
