@@ -125,7 +125,7 @@ def fast(r: Replayer, batch: list[Flow]) -> list[int]:
     for src, host, ip, port, proto in batch:
         s = sources.get(src)
         if s is None:
-            s = sources[src] = _resolved(r.prepare_source(src)).prepared
+            s = sources[src] = _resolved(r.source(src)).prepared
         d = destinations.get(host or ip)
         if d is None:
             d = destinations[host or ip] = _resolved(r.prepare_destination(host, ip))

@@ -12,6 +12,8 @@ import random
 from ipaddress import IPv4Address, IPv4Network
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcp_containment.core.cache import Recent
 from mcp_containment.core.evaluate import Evaluator
@@ -21,6 +23,7 @@ from mcp_containment.core.groups import (
     Endpoint,
     ThreatFeed,
     _special_ranges,
+    address_value,
     group_contains,
     ipv4,
     is_public,
@@ -203,3 +206,18 @@ def test_a_cache_keeps_what_is_used_and_never_grows_past_its_limit() -> None:
             assert cache.find("hot") == 1  # used once per 40 new names: never dropped
         assert cache.size() <= 100
     assert cache.find("once-0") is None  # a name seen once is dropped in time
+
+
+@given(st.text(alphabet="0123456789.x: \u0661+-", max_size=20) | st.ip_addresses(v=4).map(str))
+@settings(max_examples=2000)
+def test_an_address_reads_as_ipaddress_reads_it(text: str) -> None:
+    # inet_pton reads the dotted quad in C: it must accept exactly what IPv4Address accepts.
+    try:
+        expected: object = int(IPv4Address(text))
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        found: object = address_value(text)
+    except ValueError as exc:
+        found = str(exc)
+    assert found == expected

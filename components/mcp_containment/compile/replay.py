@@ -46,7 +46,7 @@ from ..core.flowlog import (
     shown,
     source_field,
 )
-from ..core.groups import CidrIndex, Endpoint, ipv4, network
+from ..core.groups import CidrIndex, Endpoint, address_value, network
 from ..core.model import Action, Protocol, Rule, Rulebase
 from .flows import Directory, resolve_source
 from .ruleset import compile_rulebase
@@ -210,17 +210,20 @@ class _Outcome:
 
 @dataclass(frozen=True, slots=True)
 class _Source:
+    """A logged source, checked and resolved."""
+
+    text: str
     prepared: PreparedSource
     workload: str
     config_key: str
 
 
-@dataclass(slots=True)
-class _SourceField:
-    """A logged source: checked, then resolved (or why not)."""
+@dataclass(frozen=True, slots=True)
+class _Unresolved:
+    """A logged source, checked, that names no workload of the stack (or why not)."""
 
     text: str
-    resolved: _Source | str
+    reason: str
 
 
 _Destination = tuple[str | None, str | None, PreparedDestination | str]
@@ -229,6 +232,11 @@ why its address is refused). A tuple: a log can bring a new one on every line.""
 
 _Verdict = tuple[int, _Destination, int, Protocol, str | None]
 """(first matching rule, destination, port, protocol, why it was not evaluated or None)."""
+
+_Judged = int | _Verdict | str
+"""A record's verdict as cached: the first matching rule when promotion leaves the flow as it
+is (nearly every flow: the replay needs nothing more of it), the whole :data:`_Verdict` when
+it would be cut or could not be evaluated, or why a field is refused."""
 
 
 class Replayer:
@@ -246,16 +254,19 @@ class Replayer:
         self._owners = _Owners(spec)
         # A refusal is cached as its message, never as an exception: re-raising one object
         # grows its traceback with every raise (memory would grow with every repeated bad line).
-        self.sources: Recent[str, _SourceField | str] = Recent(_CACHE_LIMIT)
+        self.sources: Recent[str, _Source | _Unresolved | str] = Recent(_CACHE_LIMIT)
         """Logged source text -> the source checked and resolved, or why it is refused."""
         self.destinations: Recent[tuple[str | None, str | None], _Destination | str] = Recent(
             _CACHE_LIMIT
         )
         """Logged (destination, destinationIp) -> the destination checked and prepared."""
-        self.verdicts: Recent[tuple[Any, ...], _Verdict | str] = Recent(_CACHE_LIMIT)
+        self.verdicts: Recent[tuple[Any, ...], _Judged] = Recent(_CACHE_LIMIT)
         """(source's groups, logged destination, destinationIp, port, protocol) -> verdict."""
         self.protocols = {p.value.lower(): p for p in (Protocol.TCP, Protocol.UDP, Protocol.ICMP)}
         """The usual spellings of a logged protocol (any other goes through protocol_field)."""
+        # Per first-matching rule (NO_MATCH last): whether promoting it cuts the flow.
+        self.cuts = [rule.monitor and rule.action is Action.DENY for rule in self.ev.rules]
+        self.cuts.append(False)
 
     def outcome(self, flow: Flow) -> _Outcome:
         src = self.source(flow.source)
@@ -267,34 +278,35 @@ class Replayer:
         idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
         return _Outcome(idx, src.workload, src.config_key)
 
-    def judge(
-        self, record: Mapping[str, Any]
-    ) -> tuple[_SourceField, _Destination, int, Protocol] | str:
-        """A record's checked fields (its source and destination resolved), or why one is
-        refused: the first, in the order :func:`~mcp_containment.core.flowlog.parse_fields`
-        checks them."""
-        s = self.source_field(record.get("source"))
+    def judge(self, record: Mapping[str, Any]) -> tuple[_Source | _Unresolved, _Judged] | str:
+        """A record's checked source and verdict, or why a field is refused: the first, in
+        the order :func:`~mcp_containment.core.flowlog.parse_fields` checks them."""
+        get = record.get
+        s = self.source_field(get("source"))
         if isinstance(s, str):
             return s
-        d = self.destination_field(record.get("destination"), record.get("destinationIp"))
+        raw_host, raw_ip = get("destination"), get("destinationIp")
+        d = self.destination_field(raw_host, raw_ip)
         if isinstance(d, str):
             return d
         try:
-            port = port_field(record.get("port"))
-            protocol = protocol_field(record.get("protocol"))
+            port = port_field(get("port"))
+            protocol = protocol_field(get("protocol"))
         except LogError as exc:
             return str(exc)
-        return s, d, port, protocol
+        if type(s) is _Unresolved:  # reported after the time, as any resolution error
+            return s, (NO_MATCH, d, port, protocol, s.reason)
+        source = cast(_Source, s)
+        return s, self.verdict(source, (source.prepared, raw_host, raw_ip, port, protocol.value))
 
-    def verdict(self, owner: _Source, key: tuple[Any, ...]) -> _Verdict | str:
+    def verdict(self, owner: _Source, key: tuple[Any, ...]) -> _Judged:
         """The verdict of a record whose source resolved to ``owner``, ``key`` its source's
-        groups and raw destination, destinationIp, port and protocol: (first matching rule,
-        destination, port, protocol, why the destination does not resolve or None), or why a
-        field after the source is refused. Cached when the fields are plain text."""
+        groups and raw destination, destinationIp, port and protocol (:data:`_Judged`).
+        Cached when the fields are plain text."""
         _, raw_host, raw_ip, raw_port, raw_protocol = key
         d = self.destination_field(raw_host, raw_ip)
         if isinstance(d, str):
-            v: _Verdict | str = d
+            v: _Judged = d
         else:
             try:
                 ok = type(raw_port) is int and 0 < raw_port < 65536
@@ -303,25 +315,20 @@ class Replayer:
                 v = str(exc)
         plain = type(raw_host) in _TEXT and type(raw_ip) in _TEXT and type(raw_protocol) is str
         if plain and type(raw_port) in _PORT:
-            self.verdicts.put(key, v)
+            self.verdicts.offer(key, v)
         return v
 
-    def _match(self, owner: _Source, d: _Destination, port: int, raw_protocol: Any) -> _Verdict:
+    def _match(self, owner: _Source, d: _Destination, port: int, raw_protocol: Any) -> _Judged:
         protocol = self.protocols.get(raw_protocol) if type(raw_protocol) is str else None
         if protocol is None:
             protocol = protocol_field(raw_protocol)
         prepared = d[2]
         if isinstance(prepared, str):
             return NO_MATCH, d, port, protocol, prepared
-        return (
-            self.ev.match_prepared(owner.prepared, prepared, port, protocol.code),
-            d,
-            port,
-            protocol,
-            None,
-        )
+        idx = self.ev.match_prepared(owner.prepared, prepared, port, protocol.code)
+        return (idx, d, port, protocol, None) if self.cuts[idx] else idx
 
-    def source_field(self, raw: Any) -> _SourceField | str:
+    def source_field(self, raw: Any) -> _Source | _Unresolved | str:
         """A logged ``source``, checked and resolved (cached on the raw text)."""
         hit = self.sources.find(raw) if type(raw) is str else None
         if hit is None:
@@ -330,7 +337,7 @@ class Replayer:
             except LogError as exc:
                 hit = str(exc)
             else:
-                hit = _SourceField(text, self.prepare_source(text))
+                hit = self.prepare_source(text)
             if type(raw) is str:
                 self.sources.put(raw, hit)
         return hit
@@ -344,7 +351,7 @@ class Replayer:
         cache = self.destinations
         hit = cache.get(key) or cache.recall(key)
         if hit is None:
-            hit = cache.put(key, self._destination_field(raw_host, raw_ip))
+            hit = cache.offer(key, self._destination_field(raw_host, raw_ip))
         return hit
 
     def _destination_field(self, raw_host: Any, raw_ip: Any) -> _Destination | str:
@@ -357,34 +364,34 @@ class Replayer:
     def source(self, text: str) -> _Source | str:
         """A checked source, resolved and prepared (cached), or why it does not resolve."""
         hit = self.source_field(text)
-        return hit if isinstance(hit, str) else hit.resolved
+        return hit.reason if isinstance(hit, _Unresolved) else hit
 
     def destination(self, host: str | None, ip_text: str | None) -> PreparedDestination | str:
         """A checked destination, prepared (cached), or why its address is refused."""
         hit = self.destination_field(host, ip_text)
         return hit if isinstance(hit, str) else hit[2]
 
-    def prepare_source(self, text: str) -> _Source | str:
-        """:meth:`source`, not cached."""
+    def prepare_source(self, text: str) -> _Source | _Unresolved:
+        """A checked source, resolved and prepared (not cached)."""
         try:
             ep = resolve_source(self.spec, self.rulebase, text, self.directory)
         except FlowError as exc:
-            return str(exc)
+            return _Unresolved(text, str(exc))
         prepared = self.ev.source(ep)
         workload, key = self._workload(ep, prepared.mask)
-        return _Source(prepared, workload, key)
+        return _Source(text, prepared, workload, key)
 
     def prepare_destination(
         self, host: str | None, ip_text: str | None
     ) -> PreparedDestination | str:
         """:meth:`destination`, not cached."""
-        ip = None
+        address = None
         if ip_text is not None:
             try:
-                ip = ipv4(ip_text)
+                address = address_value(ip_text)
             except ValueError:
                 return f"destinationIp: {shown(ip_text)} is not an IPv4 address"
-        return self.ev.destination_of(host, ip)
+        return self.ev.destination_of(host, address)
 
     def _workload(self, src: Endpoint, mask: int) -> tuple[str, str]:
         """Who the flow belongs to, and where an allowlist entry for it is declared."""
@@ -470,44 +477,41 @@ def _replay(
     Long because the per-line path is inlined (a call per line would cost a tenth of the
     replay): a line from a known source costs one lookup of the source's raw text and one of
     its verdict, keyed by the source's groups and the destination, port and protocol as
-    logged; anything else takes the general path (:meth:`Replayer.judge`)."""
+    logged; a flow that promotion leaves alone needs nothing more. Anything else takes the
+    general path (:meth:`Replayer.judge`)."""
     report = ReplayReport(stack=r.spec.environment)
     cuts = _Cuts(r, report)
-    current, cut, sources = cuts.current, cuts.cuts, r.sources
+    current, sources, actions = cuts.current, r.sources, _Actions()
     cached, recall = r.verdicts.get, r.verdicts.recall
     last_text: object = _NO_TIME
     last_time = datetime.min
-    flows = unchanged = disagreements = number = 0
+    changed = unchanged = disagreements = number = 0
     for number, record in records:
         if type(record) is not dict and isinstance(record, LogError):
             report.unreadable(number, record)
             continue
         get = record.get
-        src = get("source")
-        s = sources.get(src) if type(src) is str else None
-        owner = s.resolved if type(s) is _SourceField else None
-        if type(owner) is _Source:
+        try:  # only text sources are cached; any other value is not found (or unhashable)
+            s = sources.get(cast(str, get("source")))
+        except TypeError:
+            s = None
+        if type(s) is _Source:
             port = get("port")
-            key = (owner.prepared, get("destination"), get("destinationIp"), port, get("protocol"))
+            key = (s.prepared, get("destination"), get("destinationIp"), port, get("protocol"))
             try:
                 v = (cached(key) or recall(key)) if type(port) in _PORT else None
             except TypeError:  # an unhashable value (a list, an object): judged afresh
                 v = None
             if v is None:
-                v = r.verdict(owner, key)
+                v = r.verdict(s, key)
         else:
             judged = r.judge(record)
-            if isinstance(judged, str):
+            if type(judged) is str:
                 report.bad(number, judged)
                 continue
-            s, d, port, protocol = judged
-            owner = s.resolved
-            if isinstance(owner, str):  # reported after the time, as any resolution error
-                v = (NO_MATCH, d, port, protocol, owner)
-            else:
-                raw = (get("destination"), get("destinationIp"), get("port"), get("protocol"))
-                v = r.verdict(owner, (owner.prepared, *raw))
-        if isinstance(v, str):
+            s, v = cast(tuple[_Source | _Unresolved, _Judged], judged)
+        kept = type(v) is int  # evaluated, and promotion leaves it alone
+        if not kept and type(v) is str:
             report.bad(number, v)
             continue
         raw_time = get("timestamp")
@@ -518,23 +522,40 @@ def _replay(
                 report.bad(number, str(exc))
                 continue
             last_text = raw_time
-        idx, d, port, protocol, error = v
+        action = get("action")
+        if kept:
+            unchanged += 1
+            if action and actions.of(action) != current[cast(int, v)]:
+                disagreements += 1
+            continue
+        idx, d, port, protocol, error = cast(_Verdict, v)
         if error is not None:
             report.bad(number, error)
             continue
-        flows += 1
-        action = get("action")
-        logged = logged_action(action) if action else None
+        changed += 1
+        logged = actions.of(action) if action else None
         if logged is not None and logged != current[idx]:
             disagreements += 1
-        if not cut[idx]:
-            unchanged += 1
-            continue
-        flow = Flow(last_time, cast(_SourceField, s).text, d[0], d[1], port, protocol, logged)
-        cuts.add(idx, cast(_Source, owner), flow)
-    report.lines, report.flows = number, flows
+        flow = Flow(last_time, s.text, d[0], d[1], port, protocol, logged)
+        cuts.add(idx, cast(_Source, s), flow)
+    report.lines, report.flows = number, unchanged + changed
     report.unchanged, report.disagreements = unchanged, disagreements
     return report
+
+
+class _Actions(dict[str, object]):
+    """Logged actions as compared (:func:`logged_action`), by the value logged: a log spells
+    its few actions the same way on every line."""
+
+    def of(self, value: Any) -> str | None:
+        if type(value) is not str:  # True and 1 are one key, but not one action
+            return logged_action(value)
+        found = self.get(value, _NO_TIME)
+        if found is _NO_TIME:
+            found = logged_action(value)
+            if len(self) < _CACHE_LIMIT:
+                self[value] = found
+        return cast(str | None, found)
 
 
 class _Cuts:
@@ -546,7 +567,6 @@ class _Cuts:
         # Per first-matching rule (NO_MATCH last): today's action, and whether promotion cuts it.
         self.current = [r.current_action(i).value for i in range(len(self.rules))]
         self.current.append(r.rulebase.default_action.action.value)
-        self.cuts = [rule.monitor and rule.action is Action.DENY for rule in self.rules] + [False]
         # (rule, workload, destination, port, protocol) already turned into a suggestion.
         self.suggested: set[tuple[int, str, str | None, str | None, int, Protocol]] = set()
 

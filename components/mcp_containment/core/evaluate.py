@@ -18,12 +18,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from typing import Any
 
 from . import fqdn
 from .cache import Recent
-from .groups import CidrIndex, Endpoint, ThreatFeed, group_contains, is_public, network
+from .groups import (
+    CidrIndex,
+    Endpoint,
+    ThreatFeed,
+    group_contains,
+    is_public,
+    is_public_value,
+    network,
+)
 from .model import Action, Layer, Protocol, Rule, Rulebase, Selector, SelectorKind, SmartGroup
 
 
@@ -146,22 +154,24 @@ class Evaluator:
             # WebGroups match the name as given, the internal and threat checks normalise it.
             webs = self._domains.webs(ep.host)
             internal, listed = fqdn.is_internal(ep.host), self.threat.contains_host(ep.host)
-            kinds = self._dst_kinds.mask(ep.host, ep.ip, ep.svctag, internal, listed)
+            address = int(ep.ip) if ep.ip is not None else None
+            kinds = self._dst_kinds.mask(ep.host, address, ep.svctag, internal, listed)
             return self._shared(kinds, webs)
-        return self.destination_of(ep.host, ep.ip, ep.svctag)
+        return self.destination_of(ep.host, int(ep.ip) if ep.ip is not None else None, ep.svctag)
 
     def destination_of(
-        self, host: str | None, ip: IPv4Address | None = None, svctag: str | None = None
+        self, host: str | None, address: int | None = None, svctag: str | None = None
     ) -> PreparedDestination:
         """:meth:`destination` of the endpoint with these fields (a log's destination needs
-        no :class:`Endpoint`); ``host`` is normalised (:func:`fqdn.normalize`)."""
+        no :class:`Endpoint`): ``host`` normalised (:func:`fqdn.normalize`), ``address`` an
+        IPv4 address as an integer."""
         if host is None:
-            kinds = self._dst_kinds.mask(None, ip, svctag, False, False)
+            kinds = self._dst_kinds.mask(None, address, svctag, False, False)
             hit = self._unnamed.get(kinds)  # an address: one value per kinds
             if hit is None:
                 hit = self._unnamed[kinds] = PreparedDestination(kinds, _NONE)
             return hit
-        if ip is None and svctag is None and host[:2] != "*.":
+        if address is None and svctag is None and host[:2] != "*.":
             # The usual destination, a bare name: its value depends only on which patterns
             # match it, so names share one value per set of patterns (as many as the policy
             # has, whatever the log brings).
@@ -171,7 +181,7 @@ class Evaluator:
                 hit = self._by_name_class[cls] = self._named(host)
             return hit
         _, webs, internal, listed = self._domains.match(host)
-        return self._shared(self._dst_kinds.mask(host, ip, svctag, internal, listed), webs)
+        return self._shared(self._dst_kinds.mask(host, address, svctag, internal, listed), webs)
 
     def _named(self, host: str) -> PreparedDestination:
         """:meth:`destination_of` a bare name (no address, no service tag)."""
@@ -488,7 +498,7 @@ class _DestinationKinds:
     def mask(
         self,
         host: str | None,
-        ip: IPv4Address | None,
+        address: int | None,
         svctag: str | None,
         internal: bool,
         host_listed: bool,
@@ -498,21 +508,21 @@ class _DestinationKinds:
         m = _ANYWHERE
         if svctag is not None:
             m |= _PUBLIC | self.tags.get(svctag.lower(), 0)
-        elif ip is None and host is not None:
+        elif address is None and host is not None:
             if not internal:
                 m |= _PUBLIC
-        elif ip is not None:
+        elif address is not None:
             # A recorded flow knows its address: the address, not the name, decides L3 groups.
-            if is_public(ip):
+            if is_public_value(address):
                 m |= _PUBLIC
             if self.ranges:
-                m |= self.ranges.of_address(ip)
+                m |= self.ranges.of_value(address)
         if self.threat:
             # The feed is asked about the name when there is one (ThreatFeed.contains).
             if host is not None:
                 if host_listed:
                     m |= _THREAT
-            elif ip is not None and self._feed.contains_ip(ip):
+            elif address is not None and self._feed.contains_value(address):
                 m |= _THREAT
         return m
 

@@ -9,11 +9,11 @@ it may miss a cover, it never invents one.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
+from socket import AF_INET, inet_pton
 
 from . import fqdn
 from .model import Selector, SelectorKind, SmartGroup
@@ -72,7 +72,10 @@ class CidrIndex:
 
     def of_address(self, ip: IPv4Address) -> int:
         """The OR of the bits of every range containing ``ip``."""
-        value = int(ip)
+        return self.of_value(int(ip))
+
+    def of_value(self, value: int) -> int:
+        """:meth:`of_address` of the address with this integer value."""
         bits = 0
         for _, mask, table in self._by_length:
             hit = table.get(value & mask)
@@ -98,14 +101,19 @@ def is_public(ip: IPv4Address) -> bool:
     (``ip.is_global``, outside 100.64.0.0/10), answered by :func:`_special_ranges` when it
     can be: the standard library tests up to 15 ranges one by one, a log has a million
     addresses."""
+    return is_public_value(int(ip))
+
+
+def is_public_value(value: int) -> bool:
+    """:func:`is_public` of the address with this integer value."""
     special = _special_ranges()
     if special is None:
+        ip = IPv4Address(value)
         return ip.is_global and ip not in _CGNAT
     octets, index = special
-    value = int(ip)
     if value >> 24 not in octets:
         return True
-    return _PUBLIC_BY_HIT[index.of_address(ip)]
+    return _PUBLIC_BY_HIT[index.of_value(value)]
 
 
 # Bits of a special range: private (1), excepted from private (2), not global (4).
@@ -154,19 +162,19 @@ def _last_octet(net: IPv4Network) -> int:
     return int(net.broadcast_address) >> 24
 
 
-_DOTTED = re.compile(
-    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
-)
-
-
 def ipv4(text: str) -> IPv4Address:
-    """``IPv4Address(text)``, the usual dotted quad read without ``ipaddress``'s per-octet
-    checks (its grammar exactly: 0-255, no leading zeros); anything else is handed to it,
-    errors included."""
-    if _DOTTED.fullmatch(text):
-        a, b, c, d = text.split(".")
-        return IPv4Address(int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d))
-    return IPv4Address(text)
+    """``IPv4Address(text)``, read by :func:`address_value`."""
+    return IPv4Address(address_value(text))
+
+
+def address_value(text: str) -> int:
+    """``int(IPv4Address(text))``, the usual dotted quad read in C by ``inet_pton``, whose
+    grammar is ``ipaddress``'s (four decimal octets 0-255, no leading zeros, nothing else);
+    anything it refuses is handed to ``ipaddress``, errors included."""
+    try:
+        return int.from_bytes(inet_pton(AF_INET, text), "big")
+    except (OSError, ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+        return int(IPv4Address(text))
 
 
 class ThreatFeed:
@@ -201,7 +209,11 @@ class ThreatFeed:
         return bool(self.domains) and self._domains.match(host) != 0
 
     def contains_ip(self, ip: IPv4Address) -> bool:
-        return self._networks.of_address(ip) != 0
+        return self._networks.of_value(int(ip)) != 0
+
+    def contains_value(self, value: int) -> bool:
+        """:meth:`contains_ip` of the address with this integer value."""
+        return self._networks.of_value(value) != 0
 
 
 def _in_range(ep: Endpoint, cidr: str | None) -> bool:
