@@ -305,28 +305,31 @@ class Replayer:
         Cached when the fields are plain text."""
         _, raw_host, raw_ip, raw_port, raw_protocol = key
         d = self.destination_field(raw_host, raw_ip)
-        if isinstance(d, str):
-            v: _Judged = d
+        v: _Judged
+        if type(d) is str:
+            v = d
         else:
-            try:
+            protocol = self.protocols.get(raw_protocol) if type(raw_protocol) is str else None
+            try:  # the port first, as parse_fields checks it
                 ok = type(raw_port) is int and 0 < raw_port < 65536
-                v = self._match(owner, d, raw_port if ok else port_field(raw_port), raw_protocol)
+                port = raw_port if ok else port_field(raw_port)
+                if protocol is None:
+                    protocol = protocol_field(raw_protocol)
             except LogError as exc:
                 v = str(exc)
+            else:
+                dst = cast(_Destination, d)
+                prepared = dst[2]
+                if type(prepared) is str:
+                    v = NO_MATCH, dst, port, protocol, prepared
+                else:
+                    p = cast(PreparedDestination, prepared)
+                    idx = self.ev.match_prepared(owner.prepared, p, port, protocol.code)
+                    v = (idx, dst, port, protocol, None) if self.cuts[idx] else idx
         plain = type(raw_host) in _TEXT and type(raw_ip) in _TEXT and type(raw_protocol) is str
         if plain and type(raw_port) in _PORT:
             self.verdicts.offer(key, v)
         return v
-
-    def _match(self, owner: _Source, d: _Destination, port: int, raw_protocol: Any) -> _Judged:
-        protocol = self.protocols.get(raw_protocol) if type(raw_protocol) is str else None
-        if protocol is None:
-            protocol = protocol_field(raw_protocol)
-        prepared = d[2]
-        if isinstance(prepared, str):
-            return NO_MATCH, d, port, protocol, prepared
-        idx = self.ev.match_prepared(owner.prepared, prepared, port, protocol.code)
-        return (idx, d, port, protocol, None) if self.cuts[idx] else idx
 
     def source_field(self, raw: Any) -> _Source | _Unresolved | str:
         """A logged ``source``, checked and resolved (cached on the raw text)."""

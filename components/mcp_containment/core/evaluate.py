@@ -487,6 +487,10 @@ class _DestinationKinds:
                 own <<= 1
         self.ranges = CidrIndex(ranges)
         self.threat = any(k & _THREAT for k in self._kinds.values())
+        # Bound once: an address costs these lookups, not the attribute walks to them.
+        self._has_ranges = bool(self.ranges)
+        self._in_ranges = self.ranges.of_value
+        self._listed = threat.contains_value
 
     def kinds_of(self, groups: int) -> int:
         """The kinds of destination a mask of groups admits."""
@@ -515,14 +519,14 @@ class _DestinationKinds:
             # A recorded flow knows its address: the address, not the name, decides L3 groups.
             if is_public_value(address):
                 m |= _PUBLIC
-            if self.ranges:
-                m |= self.ranges.of_value(address)
+            if self._has_ranges:
+                m |= self._in_ranges(address)
         if self.threat:
             # The feed is asked about the name when there is one (ThreatFeed.contains).
             if host is not None:
                 if host_listed:
                     m |= _THREAT
-            elif address is not None and self._feed.contains_value(address):
+            elif address is not None and self._listed(address):
                 m |= _THREAT
         return m
 
