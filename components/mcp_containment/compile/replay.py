@@ -306,7 +306,7 @@ class Replayer:
         _, raw_host, raw_ip, raw_port, raw_protocol = key
         d = self.destination_field(raw_host, raw_ip)
         v: _Judged
-        if type(d) is str:
+        if isinstance(d, str):
             v = d
         else:
             protocol = self.protocols.get(raw_protocol) if type(raw_protocol) is str else None
@@ -318,14 +318,12 @@ class Replayer:
             except LogError as exc:
                 v = str(exc)
             else:
-                dst = cast(_Destination, d)
-                prepared = dst[2]
-                if type(prepared) is str:
-                    v = NO_MATCH, dst, port, protocol, prepared
+                prepared = d[2]
+                if isinstance(prepared, str):
+                    v = NO_MATCH, d, port, protocol, prepared
                 else:
-                    p = cast(PreparedDestination, prepared)
-                    idx = self.ev.match_prepared(owner.prepared, p, port, protocol.code)
-                    v = (idx, dst, port, protocol, None) if self.cuts[idx] else idx
+                    idx = self.ev.match_prepared(owner.prepared, prepared, port, protocol.code)
+                    v = (idx, d, port, protocol, None) if self.cuts[idx] else idx
         plain = type(raw_host) in _TEXT and type(raw_ip) in _TEXT and type(raw_protocol) is str
         if plain and type(raw_port) in _PORT:
             self.verdicts.offer(key, v)
@@ -484,7 +482,8 @@ def _replay(
     general path (:meth:`Replayer.judge`)."""
     report = ReplayReport(stack=r.spec.environment)
     cuts = _Cuts(r, report)
-    current, sources, actions = cuts.current, r.sources, _Actions()
+    current, actions = cuts.current, _Actions()
+    sources: dict[Any, _Source | _Unresolved | str] = r.sources
     cached, recall = r.verdicts.get, r.verdicts.recall
     last_text: object = _NO_TIME
     last_time = datetime.min
@@ -495,7 +494,7 @@ def _replay(
             continue
         get = record.get
         try:  # only text sources are cached; any other value is not found (or unhashable)
-            s = sources.get(cast(str, get("source")))
+            s = sources.get(get("source"))
         except TypeError:
             s = None
         if type(s) is _Source:
@@ -528,7 +527,7 @@ def _replay(
         action = get("action")
         if kept:
             unchanged += 1
-            if action and actions.of(action) != current[cast(int, v)]:
+            if action and actions.of(action) != current[v]:  # type: ignore[index]
                 disagreements += 1
             continue
         idx, d, port, protocol, error = cast(_Verdict, v)
