@@ -24,14 +24,14 @@ BENCH = Path(__file__).resolve().parent
 FULL = {
     "simulator": ["--servers", "5000", "--domains", "200000", "--flows", "1000000"],
     "replay": ["--lines", "1000000", "--sweep-lines", "300000"],
-    "replay_memory": ["--lines", "160000"],
+    "replay_memory": ["--lines", "320000"],
     "plan": ["--workloads", "800", "--small", "500", "--large", "5000"],
     "cold": ["--runs", "15"],
 }
 QUICK = {
     "simulator": ["--servers", "500", "--domains", "20000", "--flows", "100000"],
     "replay": ["--lines", "200000", "--sweep-lines", "60000"],
-    "replay_memory": ["--lines", "40000"],
+    "replay_memory": ["--lines", "80000"],
     "plan": ["--workloads", "200", "--small", "100", "--large", "1000"],
     "cold": ["--runs", "5"],
 }
