@@ -220,6 +220,17 @@ def test_a_corrupt_gzip_keeps_every_line_inflated_before_it(tmp_path: Path, wher
     assert reason.startswith("LogStreamError: gzip stream unreadable from here on")
 
 
+def test_a_gzip_that_breaks_inside_an_over_long_line_ends_once(tmp_path: Path) -> None:
+    rnd = random.Random(1)
+    junk = bytes(rnd.randrange(1, 256) for _ in range(4 * MAX_LINE_BYTES)).replace(b"\n", b"x")
+    packed = gzip.compress(GOOD + b"\n{" + junk + b"\n" + GOOD + b"\n", mtime=0)
+    got = seen(written(tmp_path, packed[: len(packed) * 2 // 3]))
+    assert got[:2] == [(1, json.loads(GOOD)), (2, f"line longer than {MAX_LINE_BYTES} bytes")]
+    (number, reason), *after = got[2:]
+    assert number == 3 and reason.startswith("LogStreamError: gzip stream unreadable")
+    assert after == []  # no more lines follow a break, and it is reported once
+
+
 def test_gzip_and_plain_read_alike(tmp_path: Path) -> None:
     data = flow_lines(5_000) + b"\n{bad\n[1]\r\n" + b"z" * (MAX_LINE_BYTES + 9) + b"\n" + GOOD
     plain = seen(written(tmp_path, data))

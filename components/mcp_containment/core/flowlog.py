@@ -264,6 +264,9 @@ def _line_batches(stream: IO[bytes]) -> Iterator[list[Line]]:
                 return
             if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
                 batch.extend(_skip_rest(stream, len(line)))
+                if isinstance(batch[-1], LogStreamError):
+                    yield batch
+                    return
                 continue
             batch.append(line)
             size += len(line)
