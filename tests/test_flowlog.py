@@ -153,6 +153,14 @@ def test_the_line_length_limit_counts_bytes_before_the_newline(tmp_path: Path) -
     assert got == reference(data)
 
 
+@pytest.mark.parametrize("size", [MAX_LINE_BYTES, MAX_LINE_BYTES + 1])
+def test_the_last_line_without_newline_has_the_same_limit(tmp_path: Path, size: int) -> None:
+    data = GOOD + b"\n" + padded(size)
+    got = seen(written(tmp_path, data))
+    assert got == reference(data)
+    assert isinstance(got[1][1], dict) == (size == MAX_LINE_BYTES)
+
+
 def test_an_over_long_first_line_is_a_bad_line_of_json_lines(tmp_path: Path) -> None:
     data = b"{" + b"a" * (3 * MAX_LINE_BYTES) + b"\n" + GOOD + b"\n"
     got = seen(written(tmp_path, data))
@@ -303,7 +311,7 @@ line_kinds = st.one_of(
     st.sampled_from([b"", b" ", b"\r", b"\t \r", b"[1]", b"7", b'"s"', b"null", b"{}"]),
     st.sampled_from([b"{not json", b'{"a":', b'"abc', b"[1", b"\xff\xfe", b"{}}", b"{}{}"]),
     st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")),
-    st.integers(LIMIT - 2, 3 * LIMIT).map(lambda n: b"{" + b"a" * n),
+    (st.integers(LIMIT - 3, LIMIT) | st.integers(LIMIT, 3 * LIMIT)).map(lambda n: b"{" + b"a" * n),
 )
 files = st.tuples(objects, st.lists(line_kinds, max_size=40), st.booleans()).map(
     lambda t: b"\n".join([t[0], *t[1]]) + (b"\n" if t[2] else b"")
