@@ -97,6 +97,7 @@ def simulator_rows(s: dict[str, Any]) -> list[Row]:
 
 def replay_rows(p: dict[str, Any], memory: dict[str, float]) -> list[Row]:
     ratio = p["replay_per_s"] / p["parse_per_s"]
+    reading = p["parse_per_s"] / p["read_per_s"]
     sweep = {int(k): v for k, v in p["sweep_per_s"].items()}
     low, high = min(sweep), max(sweep)
     worst = min(sweep.values()) / sweep[low]
@@ -109,6 +110,13 @@ def replay_rows(p: dict[str, Any], memory: dict[str, float]) -> list[Row]:
             f"{ratio:.2f} of parse",
             ">= 0.3",
             ratio >= 0.3,
+        ),
+        (
+            "replay, reading alone (read_records, standard log)",
+            f"{p['read_per_s']:,.0f} lines/s; orjson parse alone {p['parse_per_s']:,.0f}/s",
+            f"{reading:.2f}x the time of parse",
+            "<= 0.75x",
+            reading <= 0.75,
         ),
         (
             f"replay, distinct endpoints {low:,} -> {high:,} ({p['sweep_lines']:,} lines)",

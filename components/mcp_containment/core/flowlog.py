@@ -10,10 +10,10 @@ Format (one flow per line; JSON lines, or CSV with a header row of the same name
     protocol        tcp, udp or icmp (required)
     rule, action    what the gateway logged (optional)
 
-Gzip input is detected by its magic bytes. Lines are streamed: nothing here holds more than
-one line at a time, and a line is at most :data:`MAX_LINE_BYTES` (a longer one is skipped in
-chunks and counted as a bad line, so a gzip that inflates to gigabytes without a newline costs
-no memory). A stream that breaks (corrupt, truncated gzip, trailing garbage) ends the log with
+Gzip input is detected by its magic bytes. Lines are streamed, split a chunk of the file at a
+time (64 KiB), and a line is at most :data:`MAX_LINE_BYTES` (a longer one is skipped and
+counted as a bad line, so a gzip that inflates to gigabytes without a newline costs no
+memory). A stream that breaks (corrupt, truncated gzip, trailing garbage) ends the log with
 one bad line naming the problem; the lines before it are kept. A file whose first line is
 neither a JSON object nor a CSV header is not a flow log (:class:`LogFormatError`).
 """
@@ -28,9 +28,10 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import orjson
 
@@ -215,21 +216,17 @@ class _Counting(io.RawIOBase):
 
 
 Line = bytes | LogError
+"""A line as read, newline and all, or why it cannot be read (CSV sees lines this way)."""
+Piece = list[bytes] | bytes | LogError
+"""What the reader splits a stream into: a run of complete lines (their newlines cut off),
+the last line when no newline ends the file, or one line that cannot be read."""
+Numbered = tuple[int, Mapping[str, Any] | LogError]
 
-
-def _skip_rest(stream: IO[bytes], read: int) -> Iterator[Line]:
-    """Consume an over-long line in bounded chunks; one bad line for it."""
-    while True:
-        try:
-            chunk = stream.readline(MAX_LINE_BYTES)
-        except (OSError, EOFError, zlib.error) as exc:
-            yield LogError(f"line longer than {MAX_LINE_BYTES} bytes")
-            yield _broken(exc)
-            return
-        read += len(chunk)
-        if not chunk or chunk.endswith(b"\n"):
-            break
-    yield LogError(f"line longer than {MAX_LINE_BYTES} bytes ({read} bytes): not a flow record")
+_CHUNK = 1 << 16
+"""Bytes split into lines at a time: a chunk's lines are still in the CPU's cache when they
+are parsed, and in a chunk no longer than MAX_LINE_BYTES only the line carried into it can
+be over-long."""
+_BATCH_LINES = 512
 
 
 def _broken(exc: BaseException) -> LogStreamError:
@@ -239,40 +236,122 @@ def _broken(exc: BaseException) -> LogStreamError:
     )
 
 
-_BATCH_LINES = 512
-_BATCH_BYTES = 1 << 18
+def _too_long(size: int) -> LogError:
+    return LogError(f"line longer than {MAX_LINE_BYTES} bytes ({size} bytes): not a flow record")
 
 
-def _line_batches(stream: IO[bytes]) -> Iterator[list[Line]]:
-    """The stream's lines, each at most MAX_LINE_BYTES, problems as LogErrors; handed over a
-    few hundred at a time (one Python frame per batch, not per line), never more than 256 KiB
-    of lines at once."""
-    readline = stream.readline
+def _inflated(stream: gzip.GzipFile) -> Callable[[], bytes]:
+    """Reads a gzip stream as its own buffer fills, as readline does: a corrupt stream breaks
+    after the same lines as reading it line by line keeps (asked for more at once, zlib
+    would drop more of what it inflated before the damage)."""
+
+    def read() -> bytes:
+        data = stream.peek(1)
+        stream.read(len(data))
+        return data
+
+    return read
+
+
+def _chunks(read: Callable[[], bytes]) -> Iterator[bytes | LogStreamError]:
+    """The stream in chunks of about _CHUNK bytes; where it breaks, a LogStreamError after
+    the bytes read before the break."""
+    parts: list[bytes] = []
+    size = 0
     while True:
-        batch: list[Line] = []
-        size = 0
-        while len(batch) < _BATCH_LINES and size < _BATCH_BYTES:
-            try:
-                line = readline(MAX_LINE_BYTES + 1)
-            except (OSError, EOFError, zlib.error) as exc:
-                batch.append(_broken(exc))
-                yield batch
-                return
-            if not line:
-                if batch:
-                    yield batch
-                return
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                batch.extend(_skip_rest(stream, len(line)))
+        try:
+            part = read()
+        except (OSError, EOFError, zlib.error) as exc:
+            if parts:
+                yield b"".join(parts)
+            yield _broken(exc)
+            return
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+        if size >= _CHUNK:
+            yield b"".join(parts)
+            parts, size = [], 0
+    if parts:
+        yield b"".join(parts)
+
+
+def _pieces(chunks: Iterable[bytes | LogStreamError]) -> Iterator[Piece]:
+    """The lines of a stream of chunks, split in C a chunk at a time. A line's start whose
+    end is in a later chunk is carried over; once it is over MAX_LINE_BYTES it is dropped
+    and only its length counted up to its newline: however long a line, the reader holds at
+    most two chunks and MAX_LINE_BYTES of it."""
+    carried = b""
+    skipped = 0  # bytes of an over-long line so far
+    for chunk in chunks:
+        if isinstance(chunk, LogStreamError):
+            if skipped:
+                yield LogError(f"line longer than {MAX_LINE_BYTES} bytes")
+            yield chunk  # no more lines: what was carried never got its end
+            return
+        data = chunk
+        if skipped:
+            end = chunk.find(b"\n")
+            if end < 0:
+                skipped += len(chunk)
                 continue
-            batch.append(line)
-            size += len(line)
-        yield batch
+            yield _too_long(skipped + end + 1)
+            skipped, data = 0, chunk[end + 1 :]
+        lines = data.split(b"\n")
+        lines[0] = carried + lines[0]
+        carried = lines.pop()
+        if len(carried) > MAX_LINE_BYTES:
+            skipped, carried = len(carried), b""
+        if not lines:
+            continue
+        longest = len(lines[0]) if len(data) <= MAX_LINE_BYTES else max(map(len, lines))
+        if longest > MAX_LINE_BYTES:
+            yield from _bounded(lines)
+        else:
+            yield lines
+    if skipped:
+        yield _too_long(skipped)
+    elif carried:
+        yield carried
 
 
-def _lines(stream: IO[bytes]) -> Iterator[Line]:
-    """The stream's lines, one by one (:func:`_line_batches`)."""
-    return chain.from_iterable(_line_batches(stream))
+def _bounded(lines: list[bytes]) -> Iterator[Piece]:
+    """Complete lines some of which may be over-long: each of those is one bad line."""
+    start = 0
+    for i, line in enumerate(lines):
+        if len(line) > MAX_LINE_BYTES:
+            if start < i:
+                yield lines[start:i]
+            yield _too_long(len(line) + 1)
+            start = i + 1
+    if start < len(lines):
+        yield lines[start:]
+
+
+def _as_read(piece: Piece) -> list[Line]:
+    """A piece's lines with their newlines, as a line-by-line reader reads them."""
+    if isinstance(piece, list):
+        return [line + b"\n" for line in piece]
+    return [piece]
+
+
+def _head(pieces: Iterator[Piece]) -> list[Piece]:
+    """The pieces up to the second line (the first two lines decide the format), a
+    byte-order mark dropped from the first line."""
+    head: list[Piece] = []
+    lines = 0
+    for piece in pieces:
+        head.append(piece)
+        lines += len(piece) if isinstance(piece, list) else 1
+        if lines >= 2:
+            break
+    first = head[0] if head else None
+    if isinstance(first, list) and first[0].startswith(_BOM):
+        first[0] = first[0][len(_BOM) :]
+    elif isinstance(first, bytes) and first.startswith(_BOM):
+        head[0] = first[len(_BOM) :]
+    return head
 
 
 def _csv_header(line: bytes) -> list[str] | None:
@@ -313,34 +392,27 @@ def read_records(
 ) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
     """(line number, record or the reason it is unreadable), streaming. Gzip by magic bytes;
     CSV when the first line is a header naming the columns, JSON lines otherwise."""
-    return chain.from_iterable(_record_batches(path, progress))
+    return chain.from_iterable(_record_runs(path, progress))
 
 
-def _record_batches(
-    path: Path, progress: Progress | None
-) -> Iterator[list[tuple[int, Mapping[str, Any] | LogError]]]:
+def _record_runs(path: Path, progress: Progress | None) -> Iterator[Iterable[Numbered]]:
     raw = path.open("rb")
     try:
         magic = raw.read(2)
         raw.seek(0)
         counted = io.BufferedReader(_Counting(raw, progress), 1 << 16)
-        stream: IO[bytes] = cast(
-            IO[bytes], gzip.GzipFile(fileobj=counted) if magic == b"\x1f\x8b" else counted
-        )
-        batches = _line_batches(stream)
-        first: list[Line] = []
-        for batch in batches:  # the first two lines decide the format
-            first += batch
-            if len(first) >= 2:
-                break
-        if first and isinstance(first[0], bytes) and first[0].startswith(_BOM):
-            first[0] = first[0][len(_BOM) :]
-        header = _format(first[:2])
-        lines = chain([first], batches)
-        if header is None:
-            yield from _json_batches(lines)
+        if magic == b"\x1f\x8b":
+            read = _inflated(gzip.GzipFile(fileobj=counted))
         else:
-            csv_lines = _csv_lines(header, islice(chain.from_iterable(lines), 1, None))
+            read = partial(counted.read1, _CHUNK)
+        pieces = _pieces(_chunks(read))
+        head = _head(pieces)
+        header = _format([line for piece in head for line in _as_read(piece)][:2])
+        if header is None:
+            yield from _json_records(chain(head, pieces))
+        else:
+            lines = chain.from_iterable(map(_as_read, chain(head, pieces)))
+            csv_lines = _csv_lines(header, islice(lines, 1, None))
             yield from iter(lambda: list(islice(csv_lines, _BATCH_LINES)), [])
         if progress is not None:
             progress(path.stat().st_size)
@@ -348,38 +420,42 @@ def _record_batches(
         raw.close()
 
 
-def _json_batches(
-    batches: Iterable[list[Line]],
-) -> Iterator[list[tuple[int, Mapping[str, Any] | LogError]]]:
+def _json_records(pieces: Iterable[Piece]) -> Iterator[Iterable[Numbered]]:
     number = 1
-    for batch in batches:
-        yield _json_batch(batch, number)
-        number += len(batch)
+    for piece in pieces:
+        if isinstance(piece, list):
+            yield from _json_runs(piece, number)
+            number += len(piece)
+            continue
+        record = piece if isinstance(piece, LogError) else _json_line(piece)
+        if record is not None:
+            yield ((number, record),)
+        number += 1
 
 
-def _json_batch(batch: list[Line], first: int) -> list[tuple[int, Mapping[str, Any] | LogError]]:
-    """A batch's records, numbered from ``first``. Runs of good lines are parsed and
-    numbered in C (``list.extend`` keeps what it parsed before a line fails); a blank,
-    damaged or unreadable line is handled on its own."""
-    out: list[tuple[int, Mapping[str, Any] | LogError]] = []
-    pos, n = 0, len(batch)
-    while pos < n:
+def _json_runs(lines: list[bytes], first: int) -> Iterator[Iterable[Numbered]]:
+    """Complete lines' records, numbered from ``first``. Runs of good lines are parsed and
+    numbered in C (``list.extend`` keeps what it parsed before a line fails, and the
+    iterator has moved past that line); a blank or damaged line is handled on its own, with
+    its newline, as the parser would have seen it read line by line."""
+    rest = iter(lines)
+    pos, end = 0, len(lines)
+    while pos < end:
         run: list[Any] = []
-        with contextlib.suppress(orjson.JSONDecodeError, TypeError):
-            run.extend(map(orjson.loads, islice(batch, pos, None)))  # type: ignore[arg-type]
+        with contextlib.suppress(orjson.JSONDecodeError):
+            run.extend(map(orjson.loads, rest))
         if run:
             numbers = range(first + pos, first + pos + len(run))
             if set(map(type, run)) == {dict}:
-                out.extend(zip(numbers, run, strict=True))
+                yield zip(numbers, run, strict=True)
             else:
-                out.extend((i, _object(r)) for i, r in zip(numbers, run, strict=True))
+                yield [(i, _object(r)) for i, r in zip(numbers, run, strict=True)]
             pos += len(run)
-        if pos < n:
-            record = _json_line(batch[pos])
+        if pos < end:
+            record = _json_line(lines[pos] + b"\n")
             if record is not None:
-                out.append((first + pos, record))
+                yield ((first + pos, record),)
             pos += 1
-    return out
 
 
 def _object(value: Any) -> Mapping[str, Any] | LogError:
