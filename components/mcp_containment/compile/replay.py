@@ -263,6 +263,8 @@ class Replayer:
         """(source's groups, logged destination, destinationIp, port, protocol) -> verdict."""
         self.protocols = {p.value.lower(): p for p in (Protocol.TCP, Protocol.UDP, Protocol.ICMP)}
         """The usual spellings of a logged protocol (any other goes through protocol_field)."""
+        self._shared_values: dict[Any, Any] = {}
+        """Logged ports and protocols, one object per value (for cached keys)."""
         # Per first-matching rule (NO_MATCH last): whether promoting it cuts the flow.
         self.cuts = [rule.monitor and rule.action is Action.DENY for rule in self.ev.rules]
         self.cuts.append(False)
@@ -325,8 +327,22 @@ class Replayer:
                     v = (idx, d, port, protocol, None) if self.cuts[idx] else idx
         plain = type(raw_host) in _TEXT and type(raw_ip) in _TEXT and type(raw_protocol) is str
         if plain and type(raw_port) in _PORT:
-            self.verdicts.offer(key, v)
+            # Every line brings its own port and protocol objects; the cached key holds one
+            # shared object per value, so a hit compares against memory every entry uses.
+            port, protocol = self._shared(raw_port), self._shared(raw_protocol)
+            self.verdicts.offer((key[0], raw_host, raw_ip, port, protocol), v)
         return v
+
+    def _shared(self, value: Any) -> Any:
+        """One object per logged port or protocol value (a few dozen in a log; a hostile
+        log's thousands are left as they are)."""
+        shared = self._shared_values
+        found = shared.get(value)
+        if found is not None:
+            return found
+        if len(shared) < _SHARED_LIMIT:
+            shared[value] = value
+        return value
 
     def source_field(self, raw: Any) -> _Source | _Unresolved | str:
         """A logged ``source``, checked and resolved (cached on the raw text)."""
@@ -431,6 +447,9 @@ class _Owners:
         self.pod_ranges = CidrIndex(ranges)
         self.agents = names.qualified(spec.name_prefix, names.FOUNDRY_AGENTS)
 
+
+_SHARED_LIMIT = 1_024
+"""Distinct port and protocol values given one shared object each."""
 
 _TEXT = frozenset({str, type(None)})
 _PORT = frozenset({int, str, type(None)})
