@@ -495,11 +495,13 @@ def _replay(
     last_text: object = _NO_TIME
     last_time = datetime.min
     changed = unchanged = disagreements = number = 0
-    for number, record in records:
-        if type(record) is not dict and isinstance(record, LogError):
+    rows = cast(Iterable[tuple[int, Any]], records)  # a dict, or a LogError (no .get)
+    for number, record in rows:
+        try:
+            get = record.get
+        except AttributeError:
             report.unreadable(number, record)
             continue
-        get = record.get
         try:  # only text sources are cached; any other value is not found (or unhashable)
             s = sources.get(get("source"))
         except TypeError:
