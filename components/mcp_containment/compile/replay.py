@@ -329,20 +329,18 @@ class Replayer:
         if plain and type(raw_port) in _PORT:
             # Every line brings its own port and protocol objects; the cached key holds one
             # shared object per value, so a hit compares against memory every entry uses.
-            port, protocol = self._shared(raw_port), self._shared(raw_protocol)
-            self.verdicts.offer((key[0], raw_host, raw_ip, port, protocol), v)
+            self.verdicts.offer(
+                (key[0], raw_host, raw_ip, *self._shared(raw_port, raw_protocol)), v
+            )
         return v
 
-    def _shared(self, value: Any) -> Any:
-        """One object per logged port or protocol value (a few dozen in a log; a hostile
+    def _shared(self, port: Any, protocol: Any) -> tuple[Any, Any]:
+        """One object per logged port and protocol value (a few dozen in a log; a hostile
         log's thousands are left as they are)."""
         shared = self._shared_values
-        found = shared.get(value)
-        if found is not None:
-            return found
         if len(shared) < _SHARED_LIMIT:
-            shared[value] = value
-        return value
+            return shared.setdefault(port, port), shared.setdefault(protocol, protocol)
+        return shared.get(port, port), shared.get(protocol, protocol)
 
     def source_field(self, raw: Any) -> _Source | _Unresolved | str:
         """A logged ``source``, checked and resolved (cached on the raw text)."""
@@ -364,6 +362,8 @@ class Replayer:
             host, ip = destination_fields(raw_host, raw_ip)
         except LogError as exc:
             return str(exc)
+        if ip is None:  # a name alone: nothing to read (prepare_destination, one call less)
+            return host, ip, self.ev.destination_of(host)
         return host, ip, self.prepare_destination(host, ip)
 
     def source(self, text: str) -> _Source | str:
