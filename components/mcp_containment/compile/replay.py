@@ -33,6 +33,7 @@ from ..core.cache import Recent
 from ..core.evaluate import NO_MATCH, Evaluator, FlowError, PreparedDestination, PreparedSource
 from ..core.flowlog import (
     Flow,
+    FlowRecord,
     LogError,
     LogStreamError,
     Progress,
@@ -279,7 +280,7 @@ class Replayer:
         idx = self.ev.match_prepared(src.prepared, dst, flow.port, flow.protocol.code)
         return _Outcome(idx, src.workload, src.config_key)
 
-    def judge(self, record: Mapping[str, Any]) -> tuple[_Source | _Unresolved, _Judged] | str:
+    def judge(self, record: FlowRecord) -> tuple[_Source | _Unresolved, _Judged] | str:
         """A record's checked source and verdict, or why a field is refused: the first, in
         the order :func:`~mcp_containment.core.flowlog.parse_fields` checks them."""
         get = record.get
@@ -461,25 +462,41 @@ _NO_TIME = object()
 
 def replay(
     spec: Spec,
-    records: Iterable[tuple[int, Mapping[str, Any] | LogError]],
+    records: Iterable[tuple[int, Mapping[str, Any] | FlowRecord | LogError]],
     *,
     rulebase: Rulebase | None = None,
 ) -> ReplayReport:
-    """Aggregate what enforcing every rule would change, over a stream of records."""
+    """Aggregate what enforcing every rule would change, over a stream of records (as
+    :func:`~mcp_containment.core.flowlog.read_records` gives them, or mappings)."""
+    return _replayed(Replayer(spec, rulebase), map(_as_record, records))
+
+
+def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> ReplayReport:
+    return _replayed(Replayer(spec), read_records(path, progress))
+
+
+def _as_record(
+    item: tuple[int, Mapping[str, Any] | FlowRecord | LogError],
+) -> tuple[int, FlowRecord | LogError]:
+    number, record = item
+    if isinstance(record, FlowRecord | LogError):
+        return number, record
+    return number, FlowRecord.of(record)
+
+
+def _replayed(r: Replayer, records: Iterable[tuple[int, FlowRecord | LogError]]) -> ReplayReport:
     # A replay allocates millions of short-lived records and cache entries and no reference
     # cycles: the cyclic collector's passes would cost a tenth of it (as in offline.runner).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _replay(Replayer(spec, rulebase), records)
+        return _replay(r, records)
     finally:
         if enabled:
             gc.enable()
 
 
-def _replay(
-    r: Replayer, records: Iterable[tuple[int, Mapping[str, Any] | LogError]]
-) -> ReplayReport:
+def _replay(r: Replayer, records: Iterable[tuple[int, FlowRecord | LogError]]) -> ReplayReport:
     """:func:`replay`.
 
     Long because the per-line path is inlined (a call per line would cost a tenth of the
@@ -495,20 +512,20 @@ def _replay(
     last_text: object = _NO_TIME
     last_time = datetime.min
     changed = unchanged = disagreements = number = 0
-    rows = cast(Iterable[tuple[int, Any]], records)  # a dict, or a LogError (no .get)
+    rows = cast(Iterable[tuple[int, Any]], records)  # a FlowRecord, or a LogError
     for number, record in rows:
         try:
-            get = record.get
+            src = record.source
         except AttributeError:
             report.unreadable(number, record)
             continue
         try:  # only text sources are cached; any other value is not found (or unhashable)
-            s = sources.get(get("source"))
+            s = sources.get(src)
         except TypeError:
             s = None
         if type(s) is _Source:
-            port = get("port")
-            key = (s.prepared, get("destination"), get("destinationIp"), port, get("protocol"))
+            port = record.port
+            key = (s.prepared, record.destination, record.destinationIp, port, record.protocol)
             try:
                 v = (cached(key) or recall(key)) if type(port) in _PORT else None
             except TypeError:  # an unhashable value (a list, an object): judged afresh
@@ -525,7 +542,7 @@ def _replay(
         if not kept and type(v) is str:
             report.bad(number, v)
             continue
-        raw_time = get("timestamp")
+        raw_time = record.timestamp
         if raw_time != last_text:
             try:
                 last_time = parse_time(raw_time)
@@ -533,7 +550,7 @@ def _replay(
                 report.bad(number, str(exc))
                 continue
             last_text = raw_time
-        action = get("action")
+        action = record.action
         if kept:
             unchanged += 1
             if action and actions.of(action) != current[v]:  # type: ignore[index]
@@ -640,8 +657,12 @@ def _suggest(report: ReplayReport, out: _Outcome, flow: Flow, rule: Rule) -> Non
         s.unsuggestable[entry] = str(exc)
 
 
-def replay_file(spec: Spec, path: Path, progress: Progress | None = None) -> ReplayReport:
-    return replay(spec, read_records(path, progress))
-
-
-__all__ = ["LogError", "ReplayReport", "Replayer", "parse_flow", "replay", "replay_file"]
+__all__ = [
+    "FlowRecord",
+    "LogError",
+    "ReplayReport",
+    "Replayer",
+    "parse_flow",
+    "replay",
+    "replay_file",
+]

@@ -10,12 +10,14 @@ Format (one flow per line; JSON lines, or CSV with a header row of the same name
     protocol        tcp, udp or icmp (required)
     rule, action    what the gateway logged (optional)
 
-Gzip input is detected by its magic bytes. Lines are streamed, split a chunk of the file at a
-time (64 KiB), and a line is at most :data:`MAX_LINE_BYTES` (a longer one is skipped and
-counted as a bad line, so a gzip that inflates to gigabytes without a newline costs no
-memory). A stream that breaks (corrupt, truncated gzip, trailing garbage) ends the log with
-one bad line naming the problem; the lines before it are kept. A file whose first line is
-neither a JSON object nor a CSV header is not a flow log (:class:`LogFormatError`).
+A JSON line is decoded straight into a :class:`FlowRecord` (msgspec, typed: no dict is built
+and other keys are skipped while parsing). Gzip input is detected by its magic bytes. Lines
+are streamed, split a chunk of the file at a time (64 KiB), and a line is at most
+:data:`MAX_LINE_BYTES` (a longer one is skipped and counted as a bad line, so a gzip that
+inflates to gigabytes without a newline costs no memory). A stream that breaks (corrupt,
+truncated gzip, trailing garbage) ends the log with one bad line naming the problem; the
+lines before it are kept. A file whose first line is neither a JSON object nor a CSV header
+is not a flow log (:class:`LogFormatError`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+import msgspec
 
 from . import fqdn
 from .model import Protocol
@@ -67,6 +69,37 @@ def shown(value: Any, limit: int = 80) -> str:
     """``repr`` of a value from the log, cut short: messages quote what they refuse."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class FlowRecord(msgspec.Struct, gc=False):
+    """One line of a flow log as logged: the fields the replay reads, any JSON value each
+    (checked by the ``*_field`` functions, so a bad value is a bad line with a reason), None
+    when the line has no such key. Other keys are skipped."""
+
+    timestamp: Any = None
+    source: Any = None
+    destination: Any = None
+    destinationIp: Any = None
+    port: Any = None
+    protocol: Any = None
+    rule: Any = None
+    action: Any = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """As ``dict.get``: the checks read a record and a mapping alike."""
+        return getattr(self, key) if key in _RECORD_FIELDS else default
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> FlowRecord:
+        """A record from a mapping (a CSV row, or a caller's dict)."""
+        return cls(**{k: v for k, v in row.items() if k in _RECORD_FIELDS})
+
+
+_RECORD_FIELDS = frozenset(FlowRecord.__struct_fields__)
+_decode = msgspec.json.Decoder(FlowRecord).decode
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError)
+"""What decoding a damaged line raises (msgspec.ValidationError, a value that is not an
+object, is one of its DecodeErrors)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +201,7 @@ def protocol_field(raw: Any) -> Protocol:
     return protocol
 
 
-def parse_fields(row: Mapping[str, Any]) -> Fields:
+def parse_fields(row: Mapping[str, Any] | FlowRecord) -> Fields:
     """A record's :class:`Fields`, or :class:`LogError` naming the first bad one (in the
     order :func:`parse_flow` checks them)."""
     source = source_field(row.get("source"))
@@ -190,7 +223,7 @@ def flow_of(fields: Fields, timestamp: datetime, action: str | None) -> Flow:
     )
 
 
-def parse_flow(row: Mapping[str, Any]) -> Flow:
+def parse_flow(row: Mapping[str, Any] | FlowRecord) -> Flow:
     """One record -> a Flow, or :class:`LogError` naming the field."""
     fields = parse_fields(row)
     return flow_of(fields, parse_time(row.get("timestamp")), logged_action(row.get("action")))
@@ -220,7 +253,7 @@ Line = bytes | LogError
 Piece = list[bytes] | bytes | LogError
 """What the reader splits a stream into: a run of complete lines (their newlines cut off),
 the last line when no newline ends the file, or one line that cannot be read."""
-Numbered = tuple[int, Mapping[str, Any] | LogError]
+Numbered = tuple[int, FlowRecord | LogError]
 
 _CHUNK = 1 << 16
 """Bytes split into lines at a time: a chunk's lines are still in the CPU's cache when they
@@ -389,7 +422,7 @@ def _format(head: list[Line]) -> list[str] | None:
 
 def read_records(
     path: Path, progress: Progress | None = None
-) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
+) -> Iterator[tuple[int, FlowRecord | LogError]]:
     """(line number, record or the reason it is unreadable), streaming. Gzip by magic bytes;
     CSV when the first line is a header naming the columns, JSON lines otherwise."""
     return chain.from_iterable(_record_runs(path, progress))
@@ -442,14 +475,10 @@ def _json_runs(lines: list[bytes], first: int) -> Iterator[Iterable[Numbered]]:
     pos, end = 0, len(lines)
     while pos < end:
         run: list[Any] = []
-        with contextlib.suppress(orjson.JSONDecodeError):
-            run.extend(map(orjson.loads, rest))
+        with contextlib.suppress(*_UNREADABLE):
+            run.extend(map(_decode, rest))
         if run:
-            numbers = range(first + pos, first + pos + len(run))
-            if set(map(type, run)) == {dict}:
-                yield zip(numbers, run, strict=True)
-            else:
-                yield [(i, _object(r)) for i, r in zip(numbers, run, strict=True)]
+            yield zip(range(first + pos, first + pos + len(run)), run, strict=True)
             pos += len(run)
         if pos < end:
             record = _json_line(lines[pos] + b"\n")
@@ -458,25 +487,23 @@ def _json_runs(lines: list[bytes], first: int) -> Iterator[Iterable[Numbered]]:
             pos += 1
 
 
-def _object(value: Any) -> Mapping[str, Any] | LogError:
-    return value if isinstance(value, dict) else LogError("not a JSON object")
-
-
-def _json_line(line: Line) -> Mapping[str, Any] | LogError | None:
+def _json_line(line: Line) -> FlowRecord | LogError | None:
     """One line on its own: its record, why it is not one, or None when it is blank."""
     if not isinstance(line, bytes):
         return line
     if not line.strip():
         return None
     try:
-        return _object(orjson.loads(line))
-    except orjson.JSONDecodeError as exc:
-        return LogError(f"not JSON ({exc.msg})")
+        return _decode(line)
+    except msgspec.ValidationError:
+        return LogError("not a JSON object")
+    except _UNREADABLE as exc:
+        return LogError(f"not JSON ({exc})")
 
 
 def _csv_lines(
     names: list[str], lines: Iterable[Line]
-) -> Iterator[tuple[int, Mapping[str, Any] | LogError]]:
+) -> Iterator[tuple[int, FlowRecord | LogError]]:
     # One reader per line: a stray quote ends with its line instead of swallowing the rest
     # of the file into one field (csv's 131,072-character field limit is never reached).
     for number, line in enumerate(lines, start=2):
@@ -493,4 +520,4 @@ def _csv_lines(
         if len(row) != len(names):
             yield number, LogError(f"{len(row)} columns, header has {len(names)}")
             continue
-        yield number, dict(zip(names, row, strict=True))
+        yield number, FlowRecord.of(dict(zip(names, row, strict=True)))
