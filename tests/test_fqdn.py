@@ -69,6 +69,31 @@ def test_index_mask_is_the_union_of_reference_matches(patterns: list[str], n: st
     assert index.match(n) == expected
 
 
+@given(st.lists(pattern(), min_size=1, max_size=12), st.lists(name, min_size=1, max_size=12))
+@settings(max_examples=300)
+def test_names_of_one_class_match_the_same_patterns(patterns: list[str], names: list[str]) -> None:
+    # The evaluator keys a name's prepared destination on its class: a class is one mask.
+    index = DomainIndex((p, 1 << i) for i, p in enumerate(patterns))
+    by_class: dict[int, int] = {}
+    for n in names:
+        cls = index.classify(normalize(n))
+        assert index.mask_of(cls) == index.match(n)
+        assert by_class.setdefault(cls, index.match(n)) == index.match(n)
+    masks = [index.mask_of(c) for c in by_class]
+    assert len(set(masks)) == len(masks)  # and one class per mask
+
+
+@given(st.lists(pattern(), min_size=2, max_size=10), name)
+@settings(max_examples=200)
+def test_patterns_added_after_a_lookup_are_matched(patterns: list[str], n: str) -> None:
+    whole = DomainIndex((p, 1 << i) for i, p in enumerate(patterns))
+    grown = DomainIndex([(patterns[0], 1)])
+    grown.match(n)  # compiled once; every add must make it compile again
+    for i, p in enumerate(patterns[1:], start=1):
+        grown.add(p, 1 << i)
+    assert grown.match(n) == whole.match(n)
+
+
 @given(pattern(), pattern(), st.lists(name, min_size=1, max_size=20))
 @settings(max_examples=300)
 def test_covers_is_sound(a: str, b: str, names: list[str]) -> None:

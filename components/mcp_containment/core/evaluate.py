@@ -1,7 +1,7 @@
 """First-match evaluation of flows against a rulebase.
 
 :class:`Evaluator` is built once per rulebase and answers many flows: group membership is
-memoised per endpoint, WebGroup membership per hostname comes from one compiled domain trie,
+memoised per endpoint, WebGroup membership per hostname comes from one compiled domain index,
 and each source maps to the short list of rules that could match it, so a verdict never
 scans every rule or every domain. :func:`decide` gives one flow's verdict with the audit
 record a SOC would read.
@@ -81,7 +81,8 @@ class Evaluator:
     and its rules from the groups' rule lists: an MCP pod sees the base rules and its own
     FirewallPolicy, not every server's. A destination's groups come from the kinds of
     destination group (anywhere, public, threat, CIDR, service tag) and its WebGroups from one
-    reversed-label trie. A verdict is then a short loop over a handful of rules.
+    domain index, a bare name's prepared value by its class. A verdict is then a short loop
+    over a handful of rules.
     """
 
     def __init__(self, rulebase: Rulebase) -> None:
@@ -398,9 +399,9 @@ _NONE: frozenset[int] = frozenset()
 
 
 class _NameIndex:
-    """One reversed-label walk per hostname answers its WebGroups, whether it is an internal
-    name (:func:`fqdn.is_internal`) and whether the threat feed lists it: the three sets of
-    patterns share one trie, the two flags on the two bits after the WebGroups'."""
+    """One lookup per hostname answers its WebGroups, whether it is an internal name
+    (:func:`fqdn.is_internal`) and whether the threat feed lists it: the three sets of patterns
+    share one :class:`fqdn.DomainIndex`, the two flags on the two bits after the WebGroups'."""
 
     def __init__(self, rulebase: Rulebase, wg_bit: dict[str, int], threat: ThreatFeed) -> None:
         n = self._groups = len(rulebase.web_groups)
@@ -408,8 +409,8 @@ class _NameIndex:
         entries = [(d, wg_bit[w.name]) for w in rulebase.web_groups for d in w.domains]
         entries += [(p, 1 << n) for p in fqdn.internal_patterns()]
         entries += [(d, 1 << (n + 1)) for d in threat.domains]
-        self._trie = fqdn.DomainIndex(entries)
-        self.classify: Callable[[str], int] = self._trie.classify
+        self._index = fqdn.DomainIndex(entries)
+        self.classify: Callable[[str], int] = self._index.classify
         """A normalised hostname's class: names of one class get the same answers from
         :meth:`match` (but for a name starting ``*.``)."""
         self._one = [frozenset((i,)) for i in range(n)] + [_NONE, _NONE]
@@ -418,7 +419,7 @@ class _NameIndex:
         """(its one WebGroup's index, the number of WebGroups when it is in none, -1 when in
         several; its WebGroups; internal; threat-listed) of a normalised hostname."""
         n = self._groups
-        bits = self._trie.match_normalized(host)
+        bits = self._index.match_normalized(host)
         if host.startswith("*."):
             # is_internal drops a leading '*.': ask it (and the feed) directly (rare).
             webs = self._webs_of(bits)
@@ -438,7 +439,7 @@ class _NameIndex:
 
     def webs(self, host: str) -> frozenset[int]:
         """The WebGroups whose patterns match ``host`` as given."""
-        return self._webs_of(self._trie.match_normalized(host))
+        return self._webs_of(self._index.match_normalized(host))
 
     def _webs_of(self, bits: int) -> frozenset[int]:
         n = self._groups

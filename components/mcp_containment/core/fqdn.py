@@ -238,9 +238,10 @@ def _label_regex(label: str) -> re.Pattern[str]:
 
 @dataclass(slots=True)
 class _Node:
+    """A node of the infix-glob trie (platform patterns such as ``ec2.*.amazonaws.com``)."""
+
     children: dict[str, _Node]
-    # Few nodes have glob children: the rest share the empty tuple and no dict, which keeps a
-    # trie of 200,000 domains tens of megabytes smaller and a lookup's walk in cache.
+    # Few nodes have glob children: the rest share the empty tuple and no dict.
     globs: tuple[tuple[re.Pattern[str], _Node], ...] = ()
     glob_keys: dict[str, _Node] | None = None
     exact: int = 0  # patterns that end here
@@ -364,7 +365,8 @@ class DomainIndex:
 
     def match_normalized(self, name: str) -> int:
         """``match`` for a name already normalised (the simulator normalises once per host)."""
-        return self._masks[self.classify(name)]
+        cls = self.classify(name)  # first: it may compile, which replaces the mask list
+        return self._masks[cls]
 
     def classify(self, name: str) -> int:
         """The class of a normalised name: names of one class match the same patterns."""
@@ -375,7 +377,8 @@ class DomainIndex:
         return found if found is not None else self._unlisted(name)
 
     def mask_of(self, cls: int) -> int:
-        """The mask of the patterns that match the names of class ``cls``."""
+        """The mask of the patterns that match the names of class ``cls`` (classes are
+        numbered afresh when a pattern is added)."""
         return self._masks[cls]
 
     def _unlisted(self, name: str) -> int:
