@@ -89,3 +89,10 @@ def only_issue(raw: dict[str, Any]) -> Issue:
     found = issues_of(raw)
     assert len(found) == 1, found
     return found[0]
+
+
+def written(tmp_path: Path, data: bytes, name: str = "flows.log") -> Path:
+    """``data`` as a file in ``tmp_path`` (a flow log, by default)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path

@@ -34,6 +34,8 @@ from mcp_containment.core.flowlog import (
     read_records,
 )
 
+from .helpers import written
+
 GOOD = b'{"source": "10.30.1.10", "port": 443}'
 Seen = list[tuple[int, Any]]
 FIELDS = FlowRecord.__struct_fields__
@@ -94,12 +96,6 @@ def seen(path: Path) -> Seen:
         else:
             out.append((number, fields(record)))
     return out
-
-
-def written(tmp_path: Path, data: bytes, name: str = "flows.log") -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
 
 
 # --- numbering, blank lines, line ends ------------------------------------------------------------

@@ -19,7 +19,7 @@ from mcp_containment.compile.replay import replay, replay_file
 from mcp_containment.config.load import load_file
 from mcp_containment.core.flowlog import MAX_LINE_BYTES, parse_flow
 
-from .helpers import STACKS_DIR
+from .helpers import STACKS_DIR, written
 
 SPEC = load_file(STACKS_DIR / "Pulumi.foundry-dev.yaml")
 FLOW = {
@@ -49,12 +49,6 @@ def report(log: Path) -> dict[str, Any]:
     assert code == 0, err
     doc: dict[str, Any] = json.loads(out)
     return doc
-
-
-def written(tmp_path: Path, data: bytes, name: str = "flows.log") -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
 
 
 # --- damaged gzip: the lines already read are kept, the problem is one bad line -----------------
