@@ -299,7 +299,8 @@ class Replayer:
         if type(s) is _Unresolved:  # reported after the time, as any resolution error
             return s, (NO_MATCH, d, port, protocol, s.reason)
         source = cast(_Source, s)
-        return s, self.verdict(source, (source.prepared, raw_host, raw_ip, port, protocol.value))
+        key = (source.prepared, raw_host, raw_ip, get("port"), get("protocol"))  # as logged
+        return s, self.verdict(source, key)
 
     def verdict(self, owner: _Source, key: tuple[Any, ...]) -> _Judged:
         """The verdict of a record whose source resolved to ``owner``, ``key`` its source's
